@@ -1,0 +1,169 @@
+// Command fal-video-mcp is an MCP server that lets AI agents edit and
+// generate video with fal.ai's video-to-video models.
+//
+// It serves MCP over stdio (the default). Logs go to stderr only: stdout
+// belongs to the protocol. Every flag has an environment twin; the fal key
+// is read from the environment only (FAL_KEY, or FAL_KEY_ID and
+// FAL_KEY_SECRET), never from a flag, which other users could read.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
+	"github.com/fal-video-mcp/fal-video-mcp/tools"
+	"github.com/lmittmann/tint"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// version is set at build time (-ldflags "-X main.version=…"); otherwise it
+// comes from the module's build info (go install …@v1.2.3).
+var version = ""
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// config is everything the command line and environment decide.
+type config struct {
+	logLevel       slog.Level
+	queueURL       string
+	restURL        string
+	requestTimeout time.Duration
+	showVersion    bool
+}
+
+// envFlag is a flag and its environment twin; the flag wins.
+type envFlag struct {
+	name, env, usage string
+}
+
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet(tools.Name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		cfg      config
+		logLevel string
+	)
+	def := func(f envFlag, fallback string) string {
+		if v := getenv(f.env); v != "" {
+			return v
+		}
+		return fallback
+	}
+	str := func(p *string, f envFlag, fallback string) {
+		fs.StringVar(p, f.name, def(f, fallback), f.usage+" (env "+f.env+")")
+	}
+	str(&logLevel, envFlag{"log-level", "FAL_VIDEO_MCP_LOG_LEVEL", "log level: debug, info, warn or error"}, "info")
+	str(&cfg.queueURL, envFlag{"queue-url", falqueue.EnvQueueURL, "base URL of fal's queue"}, falqueue.DefaultQueueURL)
+	str(&cfg.restURL, envFlag{"rest-url", falqueue.EnvRestURL, "base URL of fal's REST API (storage)"}, falqueue.DefaultRestURL)
+	var timeout string
+	str(&timeout, envFlag{"request-timeout", "FAL_VIDEO_MCP_REQUEST_TIMEOUT", "timeout of each HTTP request to fal"}, "60s")
+	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `%s %s — an MCP server for fal.ai's video-to-video models.
+
+Usage: %s [flags]
+
+Serves MCP over stdio. Logs go to stderr. The fal key is read from the
+environment: FAL_KEY, or FAL_KEY_ID and FAL_KEY_SECRET.
+
+Flags:
+`, tools.Name, versionString(), tools.Name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (flags start with --; see --help)", fs.Arg(0))
+	}
+	if err := cfg.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		return cfg, fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+	}
+	d, err := time.ParseDuration(timeout)
+	if err != nil || d <= 0 {
+		return cfg, fmt.Errorf("--request-timeout %q: want a positive duration such as 60s", timeout)
+	}
+	cfg.requestTimeout = d
+	return cfg, nil
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// newLogger logs to w (stderr) with tint: colour only on a terminal.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	noColor := true
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			noColor = os.Getenv("NO_COLOR") != ""
+		}
+	}
+	return slog.New(tint.NewHandler(w, &tint.Options{Level: level, TimeFormat: time.TimeOnly, NoColor: noColor}))
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", tools.Name, err)
+		return 2
+	}
+	if cfg.showVersion {
+		fmt.Fprintf(stdout, "%s %s\n", tools.Name, versionString())
+		return 0
+	}
+	log := newLogger(stderr, cfg.logLevel)
+
+	falCfg := falqueue.ConfigFromEnv(getenv)
+	falCfg.QueueURL, falCfg.RestURL = cfg.queueURL, cfg.restURL
+	falCfg.RequestTimeout = cfg.requestTimeout
+	falCfg.UserAgent = tools.Name + "/" + versionString()
+	falCfg.Logger = log.With("component", "falqueue")
+	fal, err := falqueue.New(falCfg)
+	if err != nil {
+		log.Error("bad fal configuration", "err", err)
+		return 2
+	}
+	if falCfg.Key == "" {
+		log.Warn("no fal key: set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET); only public models will answer")
+	}
+
+	srv := tools.NewServer(tools.Options{Version: versionString(), Fal: fal, Logger: log})
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	log.Info("serving MCP over stdio", "version", versionString(), "queue", cfg.queueURL)
+	stdio := server.NewStdioServer(srv)
+	stdio.SetErrorLogger(slog.NewLogLogger(log.Handler(), slog.LevelError))
+	err = stdio.Listen(ctx, stdin, stdout)
+	switch {
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, io.EOF):
+		log.Info("stopped")
+		return 0
+	default:
+		log.Error("server stopped", "err", strings.TrimSpace(err.Error()))
+		return 1
+	}
+}
