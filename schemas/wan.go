@@ -1,0 +1,88 @@
+package schemas
+
+// WanVACEInput is the input of fal-ai/wan-vace-14b, the all-task endpoint of
+// Wan VACE 14B (depth, pose, inpainting, outpainting, reframe).
+//
+// Only the fields the seed lists are exposed. fal's published schema has more
+// (sampler, shift, first_frame_url, last_frame_url, video_quality, ...); they
+// are left out because the seed, the user's contract, does not list them.
+type WanVACEInput struct {
+	// Required per fal-endpoints.json (the seed is silent).
+	Prompt         string  `json:"prompt" jsonschema:"required" jsonschema_description:"The text prompt to guide video generation."`
+	NegativePrompt *string `json:"negative_prompt,omitempty" jsonschema:"default=letterboxing\\, borders\\, black bars\\, bright colors\\, overexposed\\, static\\, blurred details\\, subtitles\\, style\\, artwork\\, painting\\, picture\\, still\\, overall gray\\, worst quality\\, low quality\\, JPEG compression residue\\, ugly\\, incomplete\\, extra fingers\\, poorly drawn hands\\, poorly drawn faces\\, deformed\\, disfigured\\, malformed limbs\\, fused fingers\\, still picture\\, cluttered background\\, three legs\\, many people in the background\\, walking backwards" jsonschema_description:"Negative prompt for video generation."`
+	// Default false per fal-endpoints.json (the seed states none).
+	MatchInputNumFrames *bool `json:"match_input_num_frames,omitempty" jsonschema:"default=false" jsonschema_description:"If true, the number of frames in the generated video will match the number of frames in the input video (video_url). If false, the number of frames will be determined by num_frames."`
+	// Range 81–241 from the seed; fal's schema says minimum 17, the seed wins.
+	NumFrames *int `json:"num_frames,omitempty" jsonschema:"minimum=81,maximum=241,default=81" jsonschema_description:"Number of frames to generate. Must be between 81 to 241 (inclusive)."`
+	// Default false per fal-endpoints.json (the seed states none).
+	MatchInputFramesPerSecond *bool   `json:"match_input_frames_per_second,omitempty" jsonschema:"default=false" jsonschema_description:"If true, the frames per second of the generated video will match the input video (video_url). If false, the frames per second will be determined by frames_per_second."`
+	FramesPerSecond           *int    `json:"frames_per_second,omitempty" jsonschema:"minimum=5,maximum=30,default=16" jsonschema_description:"Frames per second of the generated video. Must be between 5 to 30. Ignored if match_input_frames_per_second is true."`
+	Task                      *string `json:"task,omitempty" jsonschema:"enum=depth,enum=pose,enum=inpainting,enum=outpainting,enum=reframe,default=depth" jsonschema_description:"Task type for the model. inpainting needs video_url and a mask (mask_video_url or mask_image_url)."`
+	Seed                      *int    `json:"seed,omitempty" jsonschema_description:"Random seed for reproducibility. If not set, a random seed is chosen."`
+	// Enum and default from the seed; fal's schema has auto, 240p, 360p, 480p,
+	// 580p, 720p with default auto.
+	Resolution  *string `json:"resolution,omitempty" jsonschema:"enum=480p,enum=580p,enum=720p,default=720p" jsonschema_description:"Resolution of the generated video (480p, 580p or 720p)."`
+	AspectRatio *string `json:"aspect_ratio,omitempty" jsonschema:"enum=auto,enum=16:9,enum=1:1,enum=9:16,default=auto" jsonschema_description:"Aspect ratio of the generated video."`
+	// Range 2–50 per fal-endpoints.json (the seed states none).
+	NumInferenceSteps *int `json:"num_inference_steps,omitempty" jsonschema:"minimum=2,maximum=50,default=30" jsonschema_description:"Number of inference steps for sampling. Higher values give better quality but take longer."`
+	// Range 1–10 per fal-endpoints.json (the seed states none).
+	GuidanceScale *float64 `json:"guidance_scale,omitempty" jsonschema:"minimum=1,maximum=10,default=5" jsonschema_description:"Guidance scale for classifier-free guidance. Higher values encourage the model to generate images closely related to the text prompt."`
+	// Optional on this all-task endpoint per fal-endpoints.json.
+	VideoURL     *string  `json:"video_url,omitempty" jsonschema_description:"URL to the source video file. If provided, the model will use this video as a reference."`
+	MaskVideoURL *string  `json:"mask_video_url,omitempty" jsonschema_description:"URL to the source mask file. If provided, the model will use this mask as a reference."`
+	MaskImageURL *string  `json:"mask_image_url,omitempty" jsonschema_description:"URL to the guiding mask file. If provided, the model will use this mask as a reference to create masked video. If provided, mask_video_url will be ignored."`
+	RefImageURLs []string `json:"ref_image_urls,omitzero" jsonschema_description:"URLs to source reference images. If provided, the model will use these images as reference."`
+	// Default false per fal-endpoints.json (the seed states none; its example sends true).
+	EnableSafetyChecker *bool `json:"enable_safety_checker,omitempty" jsonschema:"default=false" jsonschema_description:"If set to true, the safety checker will be enabled."`
+	// Default false per fal-endpoints.json (the seed states none).
+	EnablePromptExpansion *bool `json:"enable_prompt_expansion,omitempty" jsonschema:"default=false" jsonschema_description:"Whether to enable prompt expansion."`
+	// Default false per fal-endpoints.json (the seed states none).
+	Preprocess *bool `json:"preprocess,omitempty" jsonschema:"default=false" jsonschema_description:"Whether to preprocess the input video."`
+	// Enum from the seed (fal's schema also has "low"); default regular per
+	// fal-endpoints.json (the seed states none).
+	Acceleration *string `json:"acceleration,omitempty" jsonschema:"enum=none,enum=regular,default=regular" jsonschema_description:"Acceleration to use for inference: none or regular. Accelerated inference will very slightly affect output but is significantly faster."`
+}
+
+// Check enforces the rules the seed states or clearly implies:
+//   - task inpainting needs video_url and a mask: mask_video_url, or
+//     mask_image_url (from which the seed says a masked video is made);
+//   - match_input_num_frames and match_input_frames_per_second take their
+//     values from the input video, so they need video_url.
+//
+// The per-task endpoints (…/depth, …/pose, …) require video_url for every
+// task, but on this all-task endpoint fal marks it optional and the seed's own
+// example sends task depth with an empty video_url, so no such rule here.
+func (in WanVACEInput) Check() error {
+	var errs []*FieldError
+	if in.Task != nil && *in.Task == "inpainting" {
+		const allowed = "inpainting needs video_url (the video to inpaint) and a mask: mask_video_url or mask_image_url"
+		if isBlank(in.VideoURL) {
+			errs = append(errs, &FieldError{Field: "video_url", Value: valueOf(in.VideoURL), Allowed: allowed})
+		}
+		if isBlank(in.MaskVideoURL) && isBlank(in.MaskImageURL) {
+			errs = append(errs, &FieldError{Field: "mask_video_url", Value: valueOf(in.MaskVideoURL), Allowed: allowed})
+		}
+	}
+	if isBlank(in.VideoURL) {
+		if in.MatchInputNumFrames != nil && *in.MatchInputNumFrames {
+			errs = append(errs, &FieldError{Field: "match_input_num_frames", Value: true,
+				Allowed: "true only with video_url (the frame count is taken from the input video); without a video set num_frames instead"})
+		}
+		if in.MatchInputFramesPerSecond != nil && *in.MatchInputFramesPerSecond {
+			errs = append(errs, &FieldError{Field: "match_input_frames_per_second", Value: true,
+				Allowed: "true only with video_url (the frame rate is taken from the input video); without a video set frames_per_second instead"})
+		}
+	}
+	return joinFieldErrors(errs)
+}
+
+// WanVACEOutput is the result of fal-ai/wan-vace-14b. fal's schema types video
+// as VideoFile (File plus width, height, fps, duration, num_frames) and adds
+// frames_zip; the seed says File and lists neither, and the seed wins. fal
+// marks prompt and seed required, but the seed's example output has no seed,
+// so both are optional here.
+type WanVACEOutput struct {
+	Video  File    `json:"video" jsonschema:"required" jsonschema_description:"The generated video file."`
+	Prompt *string `json:"prompt,omitempty" jsonschema_description:"The prompt used for generation."`
+	Seed   *int    `json:"seed,omitempty" jsonschema_description:"The seed used for generation."`
+}
