@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// lockedBuffer is a bytes.Buffer safe to write from the server goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// TestServesMCPOverStdio drives run() with an mcp-go client over pipes in
+// both protocol eras: the handshake works, stdout carries only the
+// protocol, and the logs go to stderr.
+func TestServesMCPOverStdio(t *testing.T) {
+	for _, version := range []string{mcp.ProtocolVersion20251125, mcp.LATEST_PROTOCOL_VERSION} {
+		t.Run(version, func(t *testing.T) {
+			inR, inW := io.Pipe()
+			outR, outW := io.Pipe()
+			var stderr lockedBuffer
+			var stdout lockedBuffer
+			done := make(chan int, 1)
+			go func() {
+				done <- run(context.Background(), []string{"--log-level", "debug"},
+					env(map[string]string{"FAL_KEY": "canary-key-never-printed"}), inR, io.MultiWriter(outW, &stdout), &stderr)
+				outW.Close()
+			}()
+			c := client.NewClient(transport.NewIO(outR, inW, io.NopCloser(strings.NewReader(""))))
+			ctx := context.Background()
+			if err := c.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			req := mcp.InitializeRequest{}
+			req.Params.ProtocolVersion = version
+			req.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
+			res, err := c.Initialize(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ServerInfo.Name != "fal-video-mcp" || res.Instructions == "" || res.ProtocolVersion != version {
+				t.Errorf("initialize = %+v", res)
+			}
+			if _, err := c.ListTools(ctx, mcp.ListToolsRequest{}); err != nil {
+				t.Fatal(err)
+			}
+			inW.Close() // EOF on stdin ends the server
+			if code := <-done; code != 0 {
+				t.Errorf("exit code %d; stderr:\n%s", code, stderr.String())
+			}
+			c.Close()
+			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+				if !strings.HasPrefix(line, `{"jsonrpc":"2.0"`) {
+					t.Errorf("stdout line is not JSON-RPC: %q", line)
+				}
+			}
+			if !strings.Contains(stderr.String(), "serving MCP over stdio") {
+				t.Errorf("stderr lacks the start-up log:\n%s", stderr.String())
+			}
+			if strings.Contains(stderr.String()+stdout.String(), "canary-key-never-printed") {
+				t.Error("the key was printed")
+			}
+		})
+	}
+}
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		code     int
+		stdout   string
+		stderr   string
+		noStderr bool
+	}{
+		{name: "version", args: []string{"--version"}, stdout: "fal-video-mcp "},
+		{name: "help", args: []string{"--help"}, stderr: "FAL_VIDEO_MCP_LOG_LEVEL"},
+		{name: "bad level", args: []string{"--log-level", "loud"}, code: 2, stderr: `--log-level "loud"`},
+		{name: "bad level from env", env: map[string]string{"FAL_VIDEO_MCP_LOG_LEVEL": "loud"}, code: 2, stderr: `"loud"`},
+		{name: "bad timeout", args: []string{"--request-timeout", "-1s"}, code: 2, stderr: "--request-timeout"},
+		{name: "bad queue url", args: []string{"--queue-url", "queue.fal.run"}, code: 2, stderr: "absolute http(s) URL"},
+		{name: "bad queue url from env", env: map[string]string{"FAL_QUEUE_URL": "ftp://x"}, code: 2, stderr: "absolute http(s) URL"},
+		{name: "stray argument", args: []string{"serve"}, code: 2, stderr: `unexpected argument "serve"`},
+		{name: "unknown flag", args: []string{"--nope"}, code: 2, stderr: "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr lockedBuffer
+			code := run(context.Background(), tt.args, env(tt.env), strings.NewReader(""), &stdout, &stderr)
+			if code != tt.code || !strings.Contains(stdout.String(), tt.stdout) || !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("run(%q) = %d\nstdout: %s\nstderr: %s", tt.args, code, stdout.String(), stderr.String())
+			}
+		})
+	}
+}
