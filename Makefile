@@ -4,7 +4,7 @@ BIN     ?= bin/fal-video-mcp
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help build run test fmt-check vet tidy-check fuzz clean
+.PHONY: help build run test fmt-check vet tidy-check fuzz bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -32,3 +32,6 @@ fuzz: ## run the fuzz targets for a short while each
 
 clean: ## remove build output
 	rm -rf bin
+
+bench: ## run the benchmarks (numbers and ratios, never pass/fail)
+	$(GO) test -run '^$$' -bench . -benchmem ./...

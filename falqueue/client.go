@@ -197,7 +197,7 @@ type request struct {
 	body   func() (io.Reader, int64, error) // nil: no body
 }
 
-func jsonBody(b []byte) func() (io.Reader, int64, error) {
+func bytesBody(b []byte) func() (io.Reader, int64, error) {
 	return func() (io.Reader, int64, error) { return bytes.NewReader(b), int64(len(b)), nil }
 }
 
@@ -276,17 +276,14 @@ func (c *Client) attempt(ctx context.Context, p policy, req request) (resp *resp
 	if timeout == 0 {
 		timeout = c.requestTimeout
 	}
-	actx, cancel := ctx, context.CancelFunc(func() {})
+	// A streamed answer is read by the caller under its own context; any
+	// other attempt is bounded by the request timeout.
+	actx := ctx
 	if !p.streamed {
+		var cancel context.CancelFunc
 		actx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
 	}
-	defer func() {
-		if err != nil || !p.streamed {
-			cancel()
-		} else {
-			resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-		}
-	}()
 	var gotConn atomic.Bool
 	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) }})
 
@@ -364,17 +361,6 @@ func (e *TransportError) Error() string {
 // Unwrap returns the original error, so errors.Is(err,
 // context.DeadlineExceeded) and errors.As(err, **net.OpError) work.
 func (e *TransportError) Unwrap() error { return e.cause }
-
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
-}
 
 func (c *Client) backoff(attempt int, max time.Duration) time.Duration {
 	base := orDefault(c.backoffBase, time.Second)
@@ -470,4 +456,15 @@ func plainText(body []byte) string {
 		s = s[:200] + "…"
 	}
 	return s
+}
+
+// Format prints a Client as its hosts only: its fields hold the key, and
+// fmt would print unexported fields as they are.
+func (c *Client) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "falqueue.Client{queue: %s, rest: %s}", c.queue, c.rest)
+}
+
+// LogValue logs a Client as its hosts only.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("queue", c.queue.String()), slog.String("rest", c.rest.String()))
 }

@@ -108,7 +108,7 @@ func (c *Client) Submit(ctx context.Context, endpointID string, input any, opts 
 	}
 	req := request{method: http.MethodPost, url: u, header: header}
 	if body != nil {
-		req.body = jsonBody(body)
+		req.body = bytesBody(body)
 	}
 	resp, err := c.do(ctx, submitPolicy, req)
 	if err != nil {

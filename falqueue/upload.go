@@ -97,7 +97,7 @@ func (c *Client) initiate(ctx context.Context, multipart bool, opts UploadOption
 	if opts.Lifecycle != "" {
 		h.Set("X-Fal-Object-Lifecycle", opts.Lifecycle)
 	}
-	resp, err := c.do(ctx, initiatePolicy, request{method: http.MethodPost, url: u, header: h, body: jsonBody(body)})
+	resp, err := c.do(ctx, initiatePolicy, request{method: http.MethodPost, url: u, header: h, body: bytesBody(body)})
 	if err != nil {
 		return nil, "", err
 	}
@@ -224,7 +224,7 @@ func partURL(upload *url.URL, last string) *url.URL {
 func (c *Client) putPart(ctx context.Context, upload *url.URL, num int, chunk []byte) (string, error) {
 	p := partPolicy
 	p.timeout = c.uploadTimeout
-	resp, err := c.do(ctx, p, request{method: http.MethodPut, url: partURL(upload, strconv.Itoa(num)), body: jsonBody(chunk)})
+	resp, err := c.do(ctx, p, request{method: http.MethodPut, url: partURL(upload, strconv.Itoa(num)), body: bytesBody(chunk)})
 	if err != nil {
 		return "", fmt.Errorf("falqueue: upload part %d: %w", num, err)
 	}
@@ -243,7 +243,7 @@ func (c *Client) putPart(ctx context.Context, upload *url.URL, num int, chunk []
 func (c *Client) complete(ctx context.Context, upload *url.URL, parts []part) error {
 	body, _ := json.Marshal(map[string][]part{"parts": parts})
 	_, err := c.do(ctx, completePolicy, request{method: http.MethodPost, url: partURL(upload, "complete"),
-		header: http.Header{"Content-Type": {"application/json"}}, body: jsonBody(body)})
+		header: http.Header{"Content-Type": {"application/json"}}, body: bytesBody(body)})
 	return err
 }
 

@@ -29,20 +29,24 @@ func (c *Client) StreamStatus(ctx context.Context, h *Handle, logs bool, fn func
 	u.RawQuery = su.RawQuery
 	u = withQuery(u, "logs", logsParam(logs))
 
+	// The idle timer breaks a stream that does not answer or falls silent:
+	// fal sends a keep-alive comment every 15 s, so silence well beyond
+	// that is a dead connection.
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	resp, err := c.do(sctx, streamPolicy, request{method: http.MethodGet, url: u,
-		header: http.Header{"Accept": {"text/event-stream"}}})
-	if err != nil {
-		return nil, withRequestID(err, h.RequestID)
-	}
-	defer resp.Body.Close()
-
-	// The idle timer breaks a silent stream: fal sends a keep-alive comment
-	// every 15 s, so silence well beyond that is a dead connection.
 	errIdle := fmt.Errorf("status stream silent for %v", c.streamIdleTimeout)
 	idle := time.AfterFunc(c.streamIdleTimeout, func() { cancel(errIdle) })
 	defer idle.Stop()
+
+	resp, err := c.do(sctx, streamPolicy, request{method: http.MethodGet, url: u,
+		header: http.Header{"Accept": {"text/event-stream"}}})
+	if err != nil {
+		if cause := context.Cause(sctx); cause == errIdle {
+			return nil, cause
+		}
+		return nil, withRequestID(err, h.RequestID)
+	}
+	defer resp.Body.Close()
 
 	var last *Status
 	var data bytes.Buffer

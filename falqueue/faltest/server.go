@@ -1,0 +1,474 @@
+// Package faltest is an in-process emulator of fal.ai's queue and storage
+// APIs, shaped like net/http/httptest: NewServer starts it on loopback,
+// Close stops it. It is the one fake of fal for every test of the project
+// and backs the server's dry-run mode.
+//
+// It implements fal from the project's protocol notes
+// (shared/fal-protocol.md, §9 is its checklist) independently of the
+// falqueue client: it shares no code with it, so that it cannot agree with
+// the client's mistakes. Where the notes list an uncertainty (§10), it
+// does what the notes report as commonly observed, and says so.
+//
+// Three listeners stand for fal's three hosts: QueueURL (queue.fal.run),
+// RestURL (rest.fal.ai) and CDNURL (v3.fal.media). Jobs follow per-endpoint
+// scripts, in real time or one Step at a time; faults can be injected into
+// any operation; every request is logged for tests to assert on.
+package faltest
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Server. The zero value is a usable fal without auth.
+type Options struct {
+	// Key, if set, is required as "Authorization: Key <Key>" on the queue
+	// and REST hosts (§2); the CDN never checks it.
+	Key string
+	// Retention is how long a result is kept after completion (default
+	// 1 h); LargeRetention applies to results of 10 KB or more (default
+	// 6 min) (§4.4). After it, status and result answer 404.
+	Retention      time.Duration
+	LargeRetention time.Duration
+	// KeepAlive is the interval of SSE keep-alive comments (default 15 s).
+	KeepAlive time.Duration
+	// LogWindow is how many of the most recent log lines a status carries:
+	// fal returns a sliding window, not the whole log (§4.2). Default 3.
+	LogWindow int
+	// DefaultScript runs jobs of endpoints without their own script. Nil:
+	// a job that completes at once with output {}.
+	DefaultScript *Script
+	// StorageDir keeps uploaded and added files; "" means a temporary
+	// directory removed by Close. Files go to disk, never to memory.
+	StorageDir string
+}
+
+// Server is a running emulator.
+type Server struct {
+	QueueURL string // stands for https://queue.fal.run
+	RestURL  string // stands for https://rest.fal.ai
+	CDNURL   string // stands for https://v3.fal.media
+
+	opts              Options
+	queue, rest, cdn  *httptest.Server
+	dir               string
+	ownDir            bool
+	webhookKey        ed25519.PrivateKey
+	closed            chan struct{}
+	closeOnce         sync.Once
+	background        sync.WaitGroup
+	webhookHTTPClient *http.Client
+
+	mu       sync.Mutex
+	scripts  map[string]Script
+	jobs     map[string]*job
+	order    []*job
+	faults   []*Fault
+	requests []Request
+	hooks    map[int]func(Request)
+	nextHook int
+	files    map[string]*storedFile // by URL path on the CDN
+	uploads  map[string]*upload     // by token
+	lastTS   time.Time
+}
+
+// NewServer starts an emulator on three loopback listeners.
+func NewServer(opts Options) *Server {
+	if opts.Retention <= 0 {
+		opts.Retention = time.Hour
+	}
+	if opts.LargeRetention <= 0 {
+		opts.LargeRetention = 6 * time.Minute
+	}
+	if opts.KeepAlive <= 0 {
+		opts.KeepAlive = 15 * time.Second
+	}
+	if opts.LogWindow <= 0 {
+		opts.LogWindow = 3
+	}
+	s := &Server{
+		opts:              opts,
+		closed:            make(chan struct{}),
+		scripts:           map[string]Script{},
+		jobs:              map[string]*job{},
+		hooks:             map[int]func(Request){},
+		files:             map[string]*storedFile{},
+		uploads:           map[string]*upload{},
+		webhookHTTPClient: &http.Client{Timeout: 15 * time.Second}, // fal's delivery timeout (§8)
+	}
+	_, s.webhookKey, _ = ed25519.GenerateKey(rand.Reader)
+	s.dir = opts.StorageDir
+	if s.dir == "" {
+		dir, err := os.MkdirTemp("", "faltest-")
+		if err != nil {
+			panic("faltest: " + err.Error())
+		}
+		s.dir, s.ownDir = dir, true
+	}
+	s.queue = httptest.NewServer(http.HandlerFunc(s.serveQueue))
+	s.rest = httptest.NewServer(http.HandlerFunc(s.serveRest))
+	s.cdn = httptest.NewServer(http.HandlerFunc(s.serveCDN))
+	s.QueueURL, s.RestURL, s.CDNURL = s.queue.URL, s.rest.URL, s.cdn.URL
+	return s
+}
+
+// Close stops the listeners, the job timers and webhook deliveries, and
+// removes the temporary storage. It is safe to call more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.mu.Lock()
+		for _, j := range s.order {
+			j.stopTimers()
+		}
+		s.mu.Unlock()
+		s.queue.Close()
+		s.rest.Close()
+		s.cdn.Close()
+		s.background.Wait()
+		if s.ownDir {
+			os.RemoveAll(s.dir)
+		}
+	})
+}
+
+// Client returns an HTTP client for the emulator's listeners.
+func (s *Server) Client() *http.Client { return s.queue.Client() }
+
+// SetScript sets the script of jobs submitted to endpointID (exactly as
+// submitted, sub-path included) from now on.
+func (s *Server) SetScript(endpointID string, sc Script) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scripts[endpointID] = sc
+}
+
+// Op names an operation of fal, for faults and the request log.
+type Op string
+
+const (
+	OpSubmit            Op = "submit"
+	OpStatus            Op = "status"
+	OpStream            Op = "stream"
+	OpResult            Op = "result"
+	OpCancel            Op = "cancel"
+	OpInitiate          Op = "initiate"
+	OpInitiateMultipart Op = "initiate-multipart"
+	OpUpload            Op = "upload" // the single PUT of a file
+	OpPart              Op = "part"
+	OpComplete          Op = "complete"
+	OpFile              Op = "file" // GET of a CDN file
+	OpWebhook           Op = "webhook"
+	OpJWKS              Op = "jwks"
+	OpUnknown           Op = "unknown" // a request no route matched
+)
+
+// Fault replaces the normal handling of the next Times requests of Op.
+type Fault struct {
+	Op    Op
+	Times int // 0 means 1
+	// Status answers with this code instead of handling the request: a JSON
+	// {"detail": …} body, or the ingress's HTML page with Nginx.
+	Status int
+	// WithRequestID puts x-fal-request-id on the answer, as fal's own
+	// answers have; without it, the answer looks like the ingress's (§3).
+	WithRequestID bool
+	Nginx         bool
+	// UserTimeout answers 504 with X-Fal-Request-Timeout-Type: user (§3).
+	UserTimeout bool
+	// DropBefore closes the connection without handling the request: for a
+	// submit, nothing is enqueued.
+	DropBefore bool
+	// DropAfter handles the request fully (a submit IS enqueued), then
+	// closes the connection without answering. A stream sends its first
+	// event, then breaks.
+	DropAfter bool
+	// Delay waits before handling (less if the client goes away).
+	Delay time.Duration
+}
+
+// Inject adds a fault; faults of one Op apply in the order injected.
+func (s *Server) Inject(f Fault) {
+	if f.Times <= 0 {
+		f.Times = 1
+	}
+	if f.UserTimeout {
+		f.Status = http.StatusGatewayTimeout
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// ResetFaults drops every fault not yet applied.
+func (s *Server) ResetFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// takeFault returns the fault that applies to this request of op, if any.
+func (s *Server) takeFault(op Op) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if f.Op != op {
+			continue
+		}
+		applied := *f
+		applied.Times = 1
+		if f.Times--; f.Times <= 0 {
+			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+		}
+		return &applied
+	}
+	return nil
+}
+
+// Request is one logged request.
+type Request struct {
+	Op        Op
+	Host      string // "queue", "rest", "cdn" or, for webhook deliveries, "webhook"
+	Method    string
+	Path      string
+	RawQuery  string
+	Header    http.Header
+	Body      []byte // JSON bodies only; nil for file data
+	BodySize  int64
+	RequestID string // the job concerned, if any
+	Endpoint  string // submit: the endpoint id as in the path
+	Fault     *Fault // the fault applied, if any
+	Enqueued  bool   // this submit created a job
+	Status    int    // the status answered; 0 if the connection was dropped
+}
+
+// Requests returns the log of every request so far, in arrival order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	copy(out, s.requests)
+	return out
+}
+
+// ResetRequests empties the request log.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+// OnRequest calls fn with every request as it is logged (before it is
+// answered), until the returned stop is called. fn must not block.
+func (s *Server) OnRequest(fn func(Request)) (stop func()) {
+	s.mu.Lock()
+	id := s.nextHook
+	s.nextHook++
+	s.hooks[id] = fn
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.hooks, id)
+		s.mu.Unlock()
+	}
+}
+
+// exchange is one request being handled: its log entry and its answer.
+type exchange struct {
+	s     *Server
+	w     http.ResponseWriter
+	r     *http.Request
+	index int // in s.requests
+	body  []byte
+	fault *Fault // the fault applied to this request, if any
+}
+
+// begin logs a request. JSON bodies are read whole (and logged); file data
+// is left for the handler to stream.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, host string, op Op, readBody bool) *exchange {
+	x := &exchange{s: s, w: w, r: r}
+	req := Request{Op: op, Host: host, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone()}
+	if readBody {
+		x.body, _ = io.ReadAll(io.LimitReader(r.Body, 64<<20))
+		req.Body, req.BodySize = x.body, int64(len(x.body))
+	}
+	s.mu.Lock()
+	x.index = len(s.requests)
+	s.requests = append(s.requests, req)
+	hooks := make([]func(Request), 0, len(s.hooks))
+	for _, h := range s.hooks {
+		hooks = append(hooks, h)
+	}
+	s.mu.Unlock()
+	for _, h := range hooks {
+		h(req)
+	}
+	return x
+}
+
+// note updates the request's log entry.
+func (x *exchange) note(update func(*Request)) {
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	if x.index < len(x.s.requests) { // ResetRequests may have emptied the log
+		update(&x.s.requests[x.index])
+	}
+}
+
+// finish answers with JSON, unless the request's fault drops the answer
+// after the work is done (DropAfter).
+func (x *exchange) finish(status int, v any, header ...string) {
+	if x.fault != nil && x.fault.DropAfter {
+		x.drop()
+		return
+	}
+	x.json(status, v, header...)
+}
+
+// json answers with a JSON body.
+func (x *exchange) json(status int, v any, header ...string) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("faltest: " + err.Error())
+	}
+	x.raw(status, "application/json", b, header...)
+}
+
+// raw answers with a body of the given type; header is name, value pairs.
+func (x *exchange) raw(status int, contentType string, body []byte, header ...string) {
+	for i := 0; i+1 < len(header); i += 2 {
+		x.w.Header().Set(header[i], header[i+1])
+	}
+	x.w.Header().Set("Content-Type", contentType)
+	x.w.WriteHeader(status)
+	_, _ = x.w.Write(body)
+	x.note(func(r *Request) { r.Status = status })
+}
+
+// applyFault runs the "before" part of a fault. It reports whether the
+// request is finished (answered or dropped); DropAfter is left to the
+// caller, which must handle the request and then call dropAfter.
+func (x *exchange) applyFault(f *Fault) (finished bool) {
+	if f == nil {
+		return false
+	}
+	x.fault = f
+	x.note(func(r *Request) { r.Fault = f })
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-x.r.Context().Done():
+			x.note(func(r *Request) { r.Status = 0 })
+			return true
+		case <-x.s.closed:
+			return true
+		}
+	}
+	switch {
+	case f.DropBefore:
+		x.drop()
+		return true
+	case f.Status != 0:
+		x.faultAnswer(f)
+		return true
+	}
+	return false
+}
+
+// faultAnswer is the answer of an injected status fault.
+func (x *exchange) faultAnswer(f *Fault) {
+	var header []string
+	if f.WithRequestID || f.UserTimeout {
+		header = append(header, "X-Fal-Request-Id", newRequestID())
+	}
+	switch {
+	case f.UserTimeout:
+		header = append(header, "X-Fal-Request-Timeout-Type", "user", "X-Fal-Error-Type", "startup_timeout")
+		x.json(http.StatusGatewayTimeout, map[string]string{"detail": "Request timed out", "error_type": "startup_timeout"}, header...)
+	case f.Nginx:
+		page := fmt.Sprintf("<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d %s</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+			f.Status, http.StatusText(f.Status), f.Status, http.StatusText(f.Status))
+		x.raw(f.Status, "text/html", []byte(page), header...)
+	default:
+		body := map[string]string{"detail": http.StatusText(f.Status)}
+		if t := errorTypeFor(f.Status); t != "" && f.WithRequestID {
+			body["error_type"] = t
+			header = append(header, "X-Fal-Error-Type", t)
+		}
+		x.json(f.Status, body, header...)
+	}
+}
+
+// errorTypeFor is the typical error_type of a status (§6.1).
+func errorTypeFor(status int) string {
+	switch status {
+	case 500:
+		return "internal_error"
+	case 502:
+		return "runner_incomplete_response"
+	case 503:
+		return "runner_scheduling_failure"
+	case 504:
+		return "request_timeout"
+	}
+	return ""
+}
+
+// drop closes the connection without an answer.
+func (x *exchange) drop() {
+	x.note(func(r *Request) { r.Status = 0 })
+	if hj, ok := x.w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// checkKey enforces "Authorization: Key <Key>" (§2, §9.8); the 401 body
+// shape is an assumption (§10.5).
+func (x *exchange) checkKey() bool {
+	key := x.s.opts.Key
+	if key == "" || x.r.Header.Get("Authorization") == "Key "+key {
+		return true
+	}
+	x.json(http.StatusUnauthorized, map[string]string{"detail": "Invalid or missing API key"})
+	return false
+}
+
+// newRequestID returns a UUIDv7-shaped id, as fal's newer ids are (§4.1).
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	ms := uint64(time.Now().UnixMilli())
+	for i := 0; i < 6; i++ {
+		b[i] = byte(ms >> (40 - 8*i))
+	}
+	b[6] = b[6]&0x0f | 0x70
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// splitPath splits a URL path into its segments, ignoring a trailing slash
+// (the fal SDK sends one, §1.2).
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}

@@ -1,0 +1,85 @@
+package faltest
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// webhookUserID is the user id the emulator signs webhooks for.
+const webhookUserID = "faltest-user"
+
+// WebhookPublicKey is the key webhooks are signed with; the JWKS at
+// RestURL + "/.well-known/jwks.json" carries it too (§8).
+func (s *Server) WebhookPublicKey() ed25519.PublicKey {
+	return s.webhookKey.Public().(ed25519.PublicKey)
+}
+
+func (s *Server) jwks() map[string]any {
+	return map[string]any{"keys": []map[string]string{{
+		"kty": "OKP", "crv": "Ed25519", "kid": "faltest", "use": "sig", "alg": "EdDSA",
+		"x": base64.RawURLEncoding.EncodeToString(s.WebhookPublicKey()),
+	}}}
+}
+
+// deliverWebhook POSTs the documented body to the job's webhook, signed,
+// retrying a failed delivery a few times (fal retries 10 times over two
+// hours; the emulator keeps it short). Called with s.mu held.
+func (s *Server) deliverWebhook(j Job, status int, result []byte, f *Failure) {
+	body := map[string]any{"request_id": j.RequestID, "gateway_request_id": j.RequestID, "status": "OK",
+		"payload": json.RawMessage(result), "error": nil}
+	if f != nil {
+		body["status"] = "ERROR"
+		body["error"] = "Invalid status code: " + strconv.Itoa(status)
+	}
+	raw, _ := json.Marshal(body)
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		delay := 10 * time.Millisecond
+		for attempt := 0; attempt < 4; attempt++ {
+			if s.postWebhook(j, raw) {
+				return
+			}
+			select {
+			case <-time.After(delay):
+				delay *= 2
+			case <-s.closed:
+				return
+			}
+		}
+	}()
+}
+
+// postWebhook makes one delivery and logs it; it reports success (2xx).
+func (s *Server) postWebhook(j Job, raw []byte) bool {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	sum := sha256.Sum256(raw)
+	msg := j.RequestID + "\n" + webhookUserID + "\n" + ts + "\n" + hex.EncodeToString(sum[:])
+	req, err := http.NewRequest(http.MethodPost, j.Webhook, bytes.NewReader(raw))
+	if err != nil {
+		return true // not deliverable, ever
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Fal-Webhook-Request-Id", j.RequestID)
+	req.Header.Set("X-Fal-Webhook-User-Id", webhookUserID)
+	req.Header.Set("X-Fal-Webhook-Timestamp", ts)
+	req.Header.Set("X-Fal-Webhook-Signature", hex.EncodeToString(ed25519.Sign(s.webhookKey, []byte(msg))))
+	entry := Request{Op: OpWebhook, Host: "webhook", Method: req.Method, Path: req.URL.Path, RawQuery: req.URL.RawQuery,
+		Header: req.Header.Clone(), Body: raw, BodySize: int64(len(raw)), RequestID: j.RequestID}
+	resp, err := s.webhookHTTPClient.Do(req)
+	if err == nil {
+		entry.Status = resp.StatusCode
+		resp.Body.Close()
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, entry)
+	s.mu.Unlock()
+	return err == nil && resp.StatusCode/100 == 2
+}
