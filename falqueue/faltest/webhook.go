@@ -2,6 +2,7 @@ package faltest
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -62,7 +63,16 @@ func (s *Server) postWebhook(j Job, raw []byte) bool {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	sum := sha256.Sum256(raw)
 	msg := j.RequestID + "\n" + webhookUserID + "\n" + ts + "\n" + hex.EncodeToString(sum[:])
-	req, err := http.NewRequest(http.MethodPost, j.Webhook, bytes.NewReader(raw))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.closed:
+			cancel() // Close does not wait out a slow receiver
+		case <-ctx.Done():
+		}
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.Webhook, bytes.NewReader(raw))
 	if err != nil {
 		return true // not deliverable, ever
 	}
