@@ -1,0 +1,91 @@
+package localfile
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// byExtension covers the media fal's video models take, where the
+// standard library's table may be missing or wrong.
+var byExtension = map[string]string{
+	".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm",
+	".mkv": "video/x-matroska", ".gif": "image/gif", ".png": "image/png", ".jpg": "image/jpeg",
+	".jpeg": "image/jpeg", ".webp": "image/webp", ".wav": "audio/wav", ".mp3": "audio/mpeg",
+	".m4a": "audio/mp4", ".aac": "audio/aac", ".ogg": "audio/ogg", ".oga": "audio/ogg",
+	".flac": "audio/flac",
+}
+
+// DetectContentType names a file's media type from its first bytes, then
+// from its extension; application/octet-stream when neither tells. f is
+// left at its start.
+func DetectContentType(f *os.File, name string) (string, error) {
+	head := make([]byte, 512)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return "", err
+	}
+	if _, err := readerAtStart(f); err != nil {
+		return "", err
+	}
+	if ct := sniff(head[:n]); ct != "" {
+		return ct, nil
+	}
+	ext := strings.ToLower(filepath.Ext(name))
+	if ct, ok := byExtension[ext]; ok {
+		return ct, nil
+	}
+	if ct := mime.TypeByExtension(ext); ct != "" {
+		return ct, nil
+	}
+	return "application/octet-stream", nil
+}
+
+// sniff recognises media containers by their magic numbers.
+func sniff(b []byte) string {
+	at := func(off int, magic string) bool {
+		return len(b) >= off+len(magic) && string(b[off:off+len(magic)]) == magic
+	}
+	switch {
+	case at(4, "ftyp"):
+		switch brand := string(b[8:min(len(b), 12)]); {
+		case brand == "qt  ":
+			return "video/quicktime"
+		case brand == "M4A " || brand == "M4B ":
+			return "audio/mp4"
+		default:
+			return "video/mp4"
+		}
+	case at(0, "\x1a\x45\xdf\xa3"): // EBML: Matroska or WebM
+		if bytes.Contains(b, []byte("webm")) {
+			return "video/webm"
+		}
+		return "video/x-matroska"
+	case at(0, "RIFF") && at(8, "WEBP"):
+		return "image/webp"
+	case at(0, "RIFF") && at(8, "WAVE"):
+		return "audio/wav"
+	case at(0, "fLaC"):
+		return "audio/flac"
+	case at(0, "OggS"):
+		return "audio/ogg"
+	case at(0, "ID3"), len(b) >= 2 && b[0] == 0xff && (b[1]&0xe6) == 0xe2: // MPEG audio layer III frame
+		return "audio/mpeg"
+	case len(b) >= 2 && b[0] == 0xff && (b[1]&0xf6) == 0xf0: // ADTS AAC
+		return "audio/aac"
+	case at(0, "GIF87a"), at(0, "GIF89a"):
+		return "image/gif"
+	case at(0, "\x89PNG\r\n\x1a\n"):
+		return "image/png"
+	case at(0, "\xff\xd8\xff"):
+		return "image/jpeg"
+	}
+	if ct := http.DetectContentType(b); !strings.HasPrefix(ct, "text/plain") && ct != "application/octet-stream" {
+		return ct
+	}
+	return ""
+}

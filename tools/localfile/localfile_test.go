@@ -1,0 +1,212 @@
+package localfile_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/fal-video-mcp/fal-video-mcp/tools/localfile"
+)
+
+func write(t *testing.T, path string, data string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestOpenRefusals(t *testing.T) {
+	root := t.TempDir()
+	allowed := filepath.Join(root, "allowed")
+	outside := filepath.Join(root, "outside")
+	clip := write(t, filepath.Join(allowed, "clip.mp4"), "\x00\x00\x00\x18ftypisom video bytes")
+	secret := write(t, filepath.Join(outside, "secret.txt"), "top secret")
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Symlink(secret, filepath.Join(allowed, "link-out")))
+	must(os.Symlink(outside, filepath.Join(allowed, "dir-out")))
+	must(os.Symlink(clip, filepath.Join(allowed, "link-in")))
+	must(syscall.Mkfifo(filepath.Join(allowed, "fifo"), 0o600))
+	must(os.Mkdir(filepath.Join(allowed, "sub"), 0o755))
+	write(t, filepath.Join(allowed, "empty.mp4"), "")
+	big, err := os.Create(filepath.Join(allowed, "big.mp4"))
+	must(err)
+	must(big.Truncate(3 << 30)) // sparse: 3 GiB over a 2 GiB limit, no disk used
+	big.Close()
+	if ln, err := net.Listen("unix", filepath.Join(allowed, "sock")); err == nil {
+		defer ln.Close()
+	}
+	home, _ := os.UserHomeDir()
+
+	p, err := localfile.NewPolicy([]string{allowed}, 2<<30)
+	must(err)
+	refused := []string{
+		allowed + "/../outside/secret.txt",
+		filepath.Join(outside, "secret.txt"),
+		filepath.Join(outside, "missing.txt"),
+		filepath.Join(allowed, "link-out"),
+		filepath.Join(allowed, "dir-out", "secret.txt"),
+		"/etc/passwd",
+		"/etc/shadow",
+		filepath.Join(home, ".ssh", "id_rsa"),
+		"/dev/zero",
+		"/proc/self/environ",
+		filepath.Join(allowed, "fifo"),
+		filepath.Join(allowed, "sub"),
+		filepath.Join(allowed, "sock"),
+		filepath.Join(allowed, "big.mp4"),
+		filepath.Join(allowed, "empty.mp4"),
+		filepath.Join(allowed, "missing.mp4"),
+		"file://evil.example" + clip,
+		"file://" + allowed + "/%2e%2e/outside/secret.txt",
+		"file://" + allowed + "/..%2Foutside%2Fsecret.txt",
+		"file:" + clip + "?x=1",
+		"relative/clip.mp4",
+		"clip.mp4",
+		allowed + "/clip.mp4\x00.png",
+		allowed, // the folder itself
+	}
+	for _, name := range refused {
+		t.Run(name, func(t *testing.T) {
+			f, err := p.Open(name)
+			if err == nil {
+				f.Close()
+				t.Fatalf("Open(%q) succeeded", name)
+			}
+			if !errors.Is(err, localfile.ErrRefused) {
+				t.Fatalf("Open(%q) = %v, want a refusal", name, err)
+			}
+			if strings.Contains(err.Error(), "top secret") {
+				t.Fatalf("refusal leaks content: %v", err)
+			}
+		})
+	}
+	// Outside the allowed folders, a file that exists and one that does
+	// not are refused in the same words.
+	_, e1 := p.Open(filepath.Join(outside, "secret.txt"))
+	_, e2 := p.Open(filepath.Join(outside, "missing.txt"))
+	if strings.ReplaceAll(e1.Error(), "secret.txt", "X") != strings.ReplaceAll(e2.Error(), "missing.txt", "X") {
+		t.Errorf("refusals differ:\n%v\n%v", e1, e2)
+	}
+
+	for _, name := range []string{clip, "file://" + clip, "file://localhost" + clip, filepath.Join(allowed, "link-in"), allowed + "/sub/../clip.mp4"} {
+		f, err := p.Open(name)
+		if err != nil {
+			t.Errorf("Open(%q) = %v", name, err)
+			continue
+		}
+		data, _ := io.ReadAll(f)
+		f.Close()
+		if f.ContentType != "video/mp4" || f.Size != int64(len(data)) || f.Path != clip {
+			t.Errorf("Open(%q) = %+v", name, f)
+		}
+	}
+}
+
+func TestNoFolderAllowedSaysHow(t *testing.T) {
+	p, _ := localfile.NewPolicy(nil, 0)
+	_, err := p.Open("/tmp/x.mp4")
+	if err == nil || !strings.Contains(err.Error(), "--allow-dir") || !strings.Contains(err.Error(), "FAL_VIDEO_MCP_ALLOW_DIRS") {
+		t.Errorf("Open = %v", err)
+	}
+}
+
+func TestContentTypes(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ name, data, want string }{
+		{"a.bin", "\x00\x00\x00\x18ftypisom", "video/mp4"},
+		{"a.bin", "\x00\x00\x00\x14ftypqt  ", "video/quicktime"},
+		{"a.bin", "\x00\x00\x00\x18ftypM4A ", "audio/mp4"},
+		{"a.bin", "\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01webm", "video/webm"},
+		{"a.bin", "\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01matroska", "video/x-matroska"},
+		{"a.bin", "GIF89a...", "image/gif"},
+		{"a.bin", "\x89PNG\r\n\x1a\n....", "image/png"},
+		{"a.bin", "\xff\xd8\xff\xe0..JFIF", "image/jpeg"},
+		{"a.bin", "RIFF\x10\x00\x00\x00WEBPVP8 ", "image/webp"},
+		{"a.bin", "RIFF\x10\x00\x00\x00WAVEfmt ", "audio/wav"},
+		{"a.bin", "ID3\x04\x00....", "audio/mpeg"},
+		{"a.bin", "\xff\xfb\x90\x64....", "audio/mpeg"},
+		{"a.bin", "\xff\xf1\x50\x80....", "audio/aac"},
+		{"a.bin", "OggS\x00\x02....", "audio/ogg"},
+		{"a.bin", "fLaC\x00\x00\x00\x22", "audio/flac"},
+		{"clip.mov", "unrecognised bytes", "video/quicktime"},
+		{"song.m4a", "unrecognised bytes", "audio/mp4"},
+		{"x.mkv", "unrecognised bytes", "video/x-matroska"},
+		{"x.unknownext", "unrecognised bytes", "application/octet-stream"},
+	}
+	for _, tt := range tests {
+		path := write(t, filepath.Join(dir, tt.name), tt.data)
+		f, _ := os.Open(path)
+		got, err := localfile.DetectContentType(f, path)
+		if pos, _ := f.Seek(0, io.SeekCurrent); err != nil || got != tt.want || pos != 0 {
+			t.Errorf("%q %q: %q (at %d), %v; want %q", tt.name, tt.data, got, pos, err, tt.want)
+		}
+		f.Close()
+	}
+}
+
+func TestOutputDirSavesSafely(t *testing.T) {
+	dir := t.TempDir()
+	o, err := localfile.NewOutputDir(filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ base, ext, want string }{
+		{"upscale_video-0199", "mp4", "upscale_video-0199.mp4"},
+		{"upscale_video-0199", "mp4", "upscale_video-0199-2.mp4"}, // a clash gets a new name
+		{"../../x", "mp4", "x.mp4"},
+		{"/etc/passwd", "", "etc_passwd"},
+		{"", "", "output"},
+		{"..", "../sh", "output.sh"},
+		{".hidden", "mp4", "hidden.mp4"},
+	}
+	for i, tt := range tests {
+		path, err := o.Save(tt.base, tt.ext, strings.NewReader("data"+string(rune('0'+i))))
+		if err != nil {
+			t.Fatalf("Save(%q, %q): %v", tt.base, tt.ext, err)
+		}
+		if filepath.Dir(path) != o.Dir() || filepath.Base(path) != tt.want {
+			t.Errorf("Save(%q, %q) = %q, want %s/%s", tt.base, tt.ext, path, o.Dir(), tt.want)
+		}
+		if got, _ := os.ReadFile(path); string(got) != "data"+string(rune('0'+i)) {
+			t.Errorf("%s holds %q", path, got)
+		}
+	}
+	entries, _ := os.ReadDir(o.Dir())
+	if len(entries) != len(tests) {
+		t.Errorf("%d files in the folder (temporary files left?), want %d", len(entries), len(tests))
+	}
+}
+
+// failingReader fails half-way, like a dropped download.
+type failingReader struct{ n int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n > 0 {
+		f.n--
+		return copy(p, "partial"), nil
+	}
+	return 0, errors.New("connection reset")
+}
+
+func TestOutputDirLeavesNothingOnFailure(t *testing.T) {
+	o, _ := localfile.NewOutputDir(t.TempDir())
+	if _, err := o.Save("x", "mp4", &failingReader{n: 3}); err == nil {
+		t.Fatal("Save succeeded on a failing reader")
+	}
+	if entries, _ := os.ReadDir(o.Dir()); len(entries) != 0 {
+		t.Errorf("a failed save left %d files", len(entries))
+	}
+}
