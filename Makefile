@@ -12,8 +12,11 @@ help: ## list the targets
 build: ## build the server into bin/
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 
-run: build ## run the server over stdio (set FAL_KEY first)
-	./$(BIN) $(ARGS)
+run: build ## run the server over stdio; without FAL_KEY it runs in dry-run mode
+	@if [ -z "$$FAL_KEY$$FAL_KEY_ID" ]; then \
+		echo "FAL_KEY is not set: running in dry-run mode (an offline fal emulator; nothing is billed)" >&2; \
+		./$(BIN) --dry-run $(ARGS); \
+	else ./$(BIN) $(ARGS); fi
 
 test: fmt-check vet tidy-check ## gofmt, go vet, go mod tidy checks, and every test with the race detector
 	$(GO) test -race -count=1 ./...

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,12 +17,16 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
+	"github.com/fal-video-mcp/fal-video-mcp/falqueue/faltest"
+	"github.com/fal-video-mcp/fal-video-mcp/schemas"
 	"github.com/fal-video-mcp/fal-video-mcp/tools"
 	"github.com/lmittmann/tint"
 	"github.com/mark3labs/mcp-go/server"
@@ -41,6 +46,8 @@ type config struct {
 	queueURL       string
 	restURL        string
 	requestTimeout time.Duration
+	maxWait        time.Duration
+	dryRun         bool
 	showVersion    bool
 }
 
@@ -68,8 +75,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&logLevel, envFlag{"log-level", "FAL_VIDEO_MCP_LOG_LEVEL", "log level: debug, info, warn or error"}, "info")
 	str(&cfg.queueURL, envFlag{"queue-url", falqueue.EnvQueueURL, "base URL of fal's queue"}, falqueue.DefaultQueueURL)
 	str(&cfg.restURL, envFlag{"rest-url", falqueue.EnvRestURL, "base URL of fal's REST API (storage)"}, falqueue.DefaultRestURL)
-	var timeout string
+	var timeout, maxWait string
 	str(&timeout, envFlag{"request-timeout", "FAL_VIDEO_MCP_REQUEST_TIMEOUT", "timeout of each HTTP request to fal"}, "60s")
+	str(&maxWait, envFlag{"max-wait", "FAL_VIDEO_MCP_MAX_WAIT", "the longest a tool call waits for a job (caps wait_seconds; keep it under your client's timeout)"}, "50s")
+	dryRunEnv, dryRunErr := strconv.ParseBool(def(envFlag{env: "FAL_VIDEO_MCP_DRY_RUN"}, "false"))
+	fs.BoolVar(&cfg.dryRun, "dry-run", dryRunEnv, "run against an offline fal emulator on 127.0.0.1: no key, no cost (env FAL_VIDEO_MCP_DRY_RUN=1)")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `%s %s — an MCP server for fal.ai's video-to-video models.
@@ -97,6 +107,12 @@ Flags:
 		return cfg, fmt.Errorf("--request-timeout %q: want a positive duration such as 60s", timeout)
 	}
 	cfg.requestTimeout = d
+	if cfg.maxWait, err = time.ParseDuration(maxWait); err != nil || cfg.maxWait < time.Second {
+		return cfg, fmt.Errorf("--max-wait %q: want a duration of at least 1s, such as 50s", maxWait)
+	}
+	if dryRunErr != nil {
+		return cfg, fmt.Errorf("FAL_VIDEO_MCP_DRY_RUN=%q: want 1, 0, true or false", getenv("FAL_VIDEO_MCP_DRY_RUN"))
+	}
 	return cfg, nil
 }
 
@@ -108,6 +124,60 @@ func versionString() string {
 		return bi.Main.Version
 	}
 	return "dev"
+}
+
+// startEmulator starts the offline fal of dry-run mode: every catalog
+// endpoint answers, after a short queue and run with a few log lines, with
+// the seed's example output, its files served by the emulator.
+func startEmulator() *faltest.Server {
+	emu := faltest.NewServer(faltest.Options{})
+	for _, row := range schemas.Catalog {
+		output := dryRunOutput(emu, schemas.ExampleOutput(row.Tool))
+		emu.SetScript(row.ID, faltest.Script{
+			Ahead:     1,
+			QueueTime: 500 * time.Millisecond,
+			RunTime:   1500 * time.Millisecond,
+			Logs:      []string{"dry run: loading the model", "dry run: processing frames", "dry run: encoding the video"},
+			Output:    output,
+		})
+	}
+	return emu
+}
+
+// dryRunOutput replaces every file URL of an example output with a small
+// placeholder file the emulator serves, so links work offline.
+func dryRunOutput(emu *faltest.Server, example json.RawMessage) json.RawMessage {
+	var v any
+	if json.Unmarshal(example, &v) != nil {
+		return json.RawMessage(`{}`)
+	}
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if u, ok := v["url"].(string); ok && u != "" {
+				name, _ := v["file_name"].(string)
+				if name == "" {
+					name = path.Base(u)
+				}
+				ct, _ := v["content_type"].(string)
+				if ct == "" {
+					ct = "application/octet-stream"
+				}
+				v["url"] = emu.AddFile(name, ct, []byte("fal-video-mcp dry-run placeholder for "+name+"\n"))
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+	out, _ := json.Marshal(v)
+	return out
 }
 
 // newLogger logs to w (stderr) with tint: colour only on a terminal.
@@ -138,6 +208,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 	falCfg := falqueue.ConfigFromEnv(getenv)
 	falCfg.QueueURL, falCfg.RestURL = cfg.queueURL, cfg.restURL
+	if cfg.dryRun {
+		emu := startEmulator()
+		defer emu.Close()
+		falCfg.Key, falCfg.QueueURL, falCfg.RestURL = "", emu.QueueURL, emu.RestURL
+		log.Warn("dry run: fal is emulated on 127.0.0.1; nothing is sent to fal.ai and nothing is billed", "queue", emu.QueueURL)
+	}
 	falCfg.RequestTimeout = cfg.requestTimeout
 	falCfg.UserAgent = tools.Name + "/" + versionString()
 	falCfg.Logger = log.With("component", "falqueue")
@@ -146,15 +222,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		log.Error("bad fal configuration", "err", err)
 		return 2
 	}
-	if falCfg.Key == "" {
-		log.Warn("no fal key: set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET); only public models will answer")
+	noKey := falCfg.Key == "" && !cfg.dryRun
+	if noKey {
+		log.Warn("no fal key: set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET), or use --dry-run; tools are listed but submits are refused")
 	}
 
-	srv := tools.NewServer(tools.Options{Version: versionString(), Fal: fal, Logger: log})
+	srv, err := tools.NewServer(tools.Options{Version: versionString(), Fal: fal, Logger: log,
+		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey})
+	if err != nil {
+		log.Error("cannot build the tools", "err", err)
+		return 1
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	log.Info("serving MCP over stdio", "version", versionString(), "queue", cfg.queueURL)
+	log.Info("serving MCP over stdio", "version", versionString(), "queue", falCfg.QueueURL)
 	stdio := server.NewStdioServer(srv)
 	stdio.SetErrorLogger(slog.NewLogLogger(log.Handler(), slog.LevelError))
 	err = stdio.Listen(ctx, stdin, stdout)

@@ -5,14 +5,24 @@
 package tools
 
 import (
+	"fmt"
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
+	"github.com/fal-video-mcp/fal-video-mcp/schemas"
 	"github.com/mark3labs/mcp-go/server"
 )
 
 // Name is the server's name in the MCP handshake.
 const Name = "fal-video-mcp"
+
+// Default waits.
+const (
+	DefaultWait    = 20 * time.Second
+	DefaultMaxWait = 50 * time.Second
+)
 
 // Options are what the server is built from. Dependencies are injected;
 // the package keeps no globals.
@@ -23,23 +33,66 @@ type Options struct {
 	Fal *falqueue.Client
 	// Logger receives the server's own log lines (stderr in production).
 	Logger *slog.Logger
+	// MaxWait caps every wait_seconds (default 50 s): clients time calls
+	// out, so a call never blocks longer than this.
+	MaxWait time.Duration
+	// DryRun marks every job as run against the offline emulator.
+	DryRun bool
+	// NoKey makes every submit fail with instructions: no fal key is set
+	// and the server is not in dry-run mode.
+	NoKey bool
 }
 
-// instructions tell the model what the server is for and how to drive it.
-const instructions = `fal-video-mcp edits and generates video with fal.ai's video-to-video models.
-Each endpoint tool submits a job to fal's queue, where GPU work can take minutes; a tool waits a while and returns the job as it stands.
-Follow an unfinished job with job_status (it can wait for the job), fetch the output with job_result, stop it with job_cancel, and see earlier jobs with job_list.
-Inputs that take media take https URLs; every job costs money on the user's fal account, so submit only what the user asked for.`
+// Server is the tools of one MCP server.
+type Server struct {
+	opts      Options
+	jobs      *jobStore
+	endpoints map[string]*endpointTool // by endpoint id
+}
 
-// NewServer builds the MCP server with every enabled tool registered.
-func NewServer(opts Options) *server.MCPServer {
+// NewServer builds the MCP server with every tool registered. A tool whose
+// schema cannot be built is a programming error: it fails here, at start-up,
+// never at call time.
+func NewServer(opts Options) (*server.MCPServer, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return server.NewMCPServer(Name, opts.Version,
-		server.WithInstructions(instructions),
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = DefaultMaxWait
+	}
+	s := &Server{opts: opts, jobs: newJobStore(), endpoints: map[string]*endpointTool{}}
+	mcp := server.NewMCPServer(Name, opts.Version,
+		server.WithInstructions(instructions()),
 		server.WithToolCapabilities(true),
 		server.WithLogging(),
 		server.WithRecovery(),
 	)
+	for _, row := range schemas.Catalog {
+		et, err := s.newEndpointTool(row)
+		if err != nil {
+			return nil, err
+		}
+		s.endpoints[row.ID] = et
+		mcp.AddTool(et.tool, et.handle)
+	}
+	jobTools, err := s.jobTools()
+	if err != nil {
+		return nil, err
+	}
+	mcp.AddTools(jobTools...)
+	return mcp, nil
+}
+
+// instructions tell the model what the server is for and how to drive it.
+func instructions() string {
+	var b strings.Builder
+	b.WriteString(`fal-video-mcp edits and generates video with fal.ai's video-to-video models.
+Each endpoint tool submits one job to fal's queue, where GPU work can take minutes, waits up to wait_seconds and returns the job as it stands (status queued, running, completed, failed or cancelled).
+Follow an unfinished job with job_status (its wait_seconds waits for the end), fetch the output with job_result, stop it with job_cancel, and list jobs with job_list; pass the request_id the tool returned.
+Media inputs take https URLs (or data URIs). Every job costs money on the user's fal account: submit only what the user asked for, and never resubmit a job whose submit outcome was reported unknown.
+Endpoint tools:`)
+	for _, row := range schemas.Catalog {
+		fmt.Fprintf(&b, "\n- %s: %s", row.Tool, row.Title)
+	}
+	return b.String()
 }

@@ -1,0 +1,182 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
+	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// endpointTool is the tool of one catalog row; one generic handler serves
+// them all.
+type endpointTool struct {
+	s         *Server
+	row       schemas.Endpoint
+	tool      mcp.Tool
+	validator *validator
+}
+
+const waitProperty = "wait_seconds"
+
+func (s *Server) newEndpointTool(row schemas.Endpoint) (*endpointTool, error) {
+	in, err := schemas.InputSchema(row.Input)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(in, &doc); err != nil {
+		return nil, err
+	}
+	props, _ := doc["properties"].(map[string]any)
+	if _, clash := props[waitProperty]; clash {
+		return nil, fmt.Errorf("tool %s: the endpoint has its own %s field", row.Tool, waitProperty)
+	}
+	props[waitProperty] = waitSchema(s.opts.MaxWait, "How long to wait for the job to finish before returning it as it stands")
+	in, err = json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	out, err := jobSchema(row.Output)
+	if err != nil {
+		return nil, err
+	}
+	v, err := newValidator(row.Tool, in)
+	if err != nil {
+		return nil, err
+	}
+	return &endpointTool{
+		s:   s,
+		row: row,
+		tool: mcp.Tool{
+			Name:            row.Tool,
+			Title:           row.Title,
+			Description:     endpointDescription(row, s.opts.MaxWait),
+			RawInputSchema:  in,
+			RawOutputSchema: out,
+			Annotations: mcp.ToolAnnotation{
+				Title:           row.Title,
+				ReadOnlyHint:    mcp.ToBoolPtr(false),
+				DestructiveHint: mcp.ToBoolPtr(false),
+				IdempotentHint:  mcp.ToBoolPtr(false), // every call is a new paid job
+				OpenWorldHint:   mcp.ToBoolPtr(true),
+			},
+		},
+		validator: v,
+	}, nil
+}
+
+func waitSchema(max time.Duration, what string) map[string]any {
+	return map[string]any{
+		"type":        "integer",
+		"minimum":     0,
+		"maximum":     int(max / time.Second),
+		"default":     int(min(DefaultWait, max) / time.Second),
+		"description": fmt.Sprintf("%s, in seconds (0 returns at once; at most %d).", what, int(max/time.Second)),
+	}
+}
+
+func endpointDescription(row schemas.Endpoint, maxWait time.Duration) string {
+	return fmt.Sprintf(`%s
+
+Runs the fal endpoint %s on fal's queue; the job costs money on the user's fal account and can take minutes.
+The call waits up to wait_seconds (default %d, at most %d) and returns the job: if its status is still queued or running, call job_status with the request_id (and wait_seconds) until it ends, then job_result for the output video. Do not submit again to "retry" a job that is still running.`,
+		strings.TrimSpace(row.Purpose), row.ID, int(min(DefaultWait, maxWait)/time.Second), int(maxWait/time.Second))
+}
+
+// handle validates, submits, and waits for the job.
+func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	input, wait, err := et.parse(req)
+	if err != nil {
+		return mcp.NewToolResultError(fmt.Sprintf("%s: %v\nNothing was sent to fal.", et.row.Tool, err)), nil
+	}
+	s := et.s
+	if s.opts.NoKey {
+		return mcp.NewToolResultError("no fal key is set, so nothing was submitted: set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) " +
+			"in the server's environment, or start it with --dry-run to try the tools offline."), nil
+	}
+	h, err := s.opts.Fal.Submit(ctx, et.row.ID, input, falqueue.SubmitOptions{})
+	if err != nil {
+		return mcp.NewToolResultError(submitError(et.row.ID, err)), nil
+	}
+	now := time.Now().UTC()
+	job := s.jobs.add(Job{RequestID: h.RequestID, EndpointID: et.row.ID, Tool: et.row.Tool, Status: StatusQueued,
+		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun}, h)
+	s.opts.Logger.Info("job submitted", "tool", et.row.Tool, "request_id", h.RequestID)
+	if wait > 0 {
+		job = s.follow(ctx, req, h, wait)
+	}
+	return s.answer(job), nil
+}
+
+// parse validates the arguments against the advertised schema, then the
+// endpoint's cross-field rules, and returns the input and the wait.
+func (et *endpointTool) parse(req mcp.CallToolRequest) (any, time.Duration, error) {
+	args := req.GetArguments()
+	if args == nil {
+		args = map[string]any{}
+	}
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return nil, 0, fmt.Errorf("arguments do not encode as JSON: %v", err)
+	}
+	if err := et.validator.check(raw); err != nil {
+		return nil, 0, err
+	}
+	wait := et.s.waitFrom(args)
+	delete(args, waitProperty)
+	raw, _ = json.Marshal(args)
+	input := et.row.NewInput()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(input); err != nil {
+		return nil, 0, fmt.Errorf("arguments: %v", err)
+	}
+	if err := schemas.Check(input); err != nil {
+		var msgs []string
+		for _, fe := range schemas.FieldErrors(err) {
+			msgs = append(msgs, fe.Error())
+		}
+		if len(msgs) == 0 {
+			msgs = []string{err.Error()}
+		}
+		return nil, 0, fmt.Errorf("invalid arguments:\n- %s", strings.Join(msgs, "\n- "))
+	}
+	return input, wait, nil
+}
+
+// waitFrom reads wait_seconds (default 20 s), capped by the server's max.
+func (s *Server) waitFrom(args map[string]any) time.Duration {
+	wait := DefaultWait
+	if v, ok := args[waitProperty].(float64); ok {
+		wait = time.Duration(v * float64(time.Second))
+	}
+	return min(max(wait, 0), s.opts.MaxWait)
+}
+
+// submitError explains a failed submit to the model and the user.
+func submitError(endpointID string, err error) string {
+	var ve *falqueue.ValidationError
+	var ae *falqueue.APIError
+	switch {
+	case errors.Is(err, falqueue.ErrSubmitUnknown):
+		return fmt.Sprintf("The submit to %s may or may not have reached fal: %v\nDo not resubmit automatically; ask the user, who can check their requests on fal's dashboard.", endpointID, err)
+	case errors.As(err, &ve):
+		var msgs []string
+		for _, f := range ve.Fields {
+			msgs = append(msgs, f.String())
+		}
+		return fmt.Sprintf("fal refused the input for %s:\n- %s", endpointID, strings.Join(msgs, "\n- "))
+	case errors.Is(err, falqueue.ErrUnauthorized):
+		return fmt.Sprintf("fal refused the key (%v): check FAL_KEY in the server's environment.", err)
+	case errors.As(err, &ae):
+		return fmt.Sprintf("fal did not accept the job for %s: %v", endpointID, err)
+	}
+	return fmt.Sprintf("could not submit to %s: %v", endpointID, err)
+}

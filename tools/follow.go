@@ -1,0 +1,208 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
+	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// follow waits up to wait for the job to end, following fal's status
+// stream, and returns the job as it then stands. Progress notifications go
+// to the client if it asked for them. When the client cancels the call the
+// wait stops at once; the job itself keeps running on fal.
+func (s *Server) follow(ctx context.Context, req mcp.CallToolRequest, h *falqueue.Handle, wait time.Duration) Job {
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	p := newProgress(ctx, req)
+	st, err := s.opts.Fal.Wait(wctx, h, func(u falqueue.Update) {
+		job := s.apply(h.RequestID, u.Status, u.NewLogs)
+		p.report(job, u.NewLogs)
+	})
+	switch {
+	case err == nil:
+		return s.finish(ctx, h, st)
+	case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded):
+		job, _, _ := s.jobs.get(h.RequestID)
+		return job
+	default:
+		s.opts.Logger.Warn("following a job failed", "request_id", h.RequestID, "err", err)
+		job, _, _ := s.jobs.get(h.RequestID)
+		job.Next = fmt.Sprintf("could not read the job's status just now (%v); call job_status again", err)
+		return job
+	}
+}
+
+// apply records a status seen on fal.
+func (s *Server) apply(id string, st *falqueue.Status, newLogs []falqueue.Log) Job {
+	return s.jobs.update(id, func(j *Job, logs *[]string) {
+		switch st.State {
+		case falqueue.StateInQueue:
+			j.Status, j.QueuePosition = StatusQueued, st.QueuePosition
+		case falqueue.StateInProgress:
+			j.Status, j.QueuePosition = StatusRunning, nil
+		}
+		for _, l := range newLogs {
+			*logs = append(*logs, l.Message)
+		}
+	})
+}
+
+// applyWindow records a polled status, whose logs are a sliding window of
+// recent lines: only the lines after the overlap with what is known are
+// new.
+func (s *Server) applyWindow(id string, st *falqueue.Status) Job {
+	var fresh []falqueue.Log
+	s.jobs.update(id, func(_ *Job, logs *[]string) {
+		known := *logs
+		overlap := 0
+		for k := min(len(st.Logs), len(known)); k > 0; k-- {
+			match := true
+			for i := 0; i < k; i++ {
+				if known[len(known)-k+i] != st.Logs[i].Message {
+					match = false
+					break
+				}
+			}
+			if match {
+				overlap = k
+				break
+			}
+		}
+		fresh = st.Logs[overlap:]
+	})
+	return s.apply(id, st, fresh)
+}
+
+// finish records a job that has ended: its output (decoded into the
+// endpoint's output type) and files, or fal's error verbatim.
+func (s *Server) finish(ctx context.Context, h *falqueue.Handle, st *falqueue.Status) Job {
+	res, resErr := s.opts.Fal.Result(ctx, h)
+	now := time.Now().UTC()
+	return s.jobs.update(h.RequestID, func(j *Job, logs *[]string) {
+		j.QueuePosition, j.CompletedAt = nil, &now
+		if !st.Failed() && resErr == nil {
+			j.Status = StatusCompleted
+			j.Result = decodeOutput(j.EndpointID, res.Data)
+			j.Files = outputFiles(j.Result)
+			return
+		}
+		j.Status = StatusFailed
+		if st.ErrorType == "client_cancelled" {
+			j.Status = StatusCancelled
+		}
+		j.Error = failureDetail(st, resErr)
+	})
+}
+
+// decodeOutput keeps the output as the endpoint's output struct describes
+// it, so the result matches the tool's output schema; an endpoint outside
+// the catalog keeps fal's JSON as it is.
+func decodeOutput(endpointID string, data json.RawMessage) json.RawMessage {
+	row, ok := schemas.Lookup(endpointID)
+	if !ok {
+		return data
+	}
+	out := row.NewOutput()
+	if err := json.Unmarshal(data, out); err != nil {
+		return data
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return data
+	}
+	return b
+}
+
+// failureDetail is fal's own words for a failure: the result's detail when
+// fal replayed one, else the status's error.
+func failureDetail(st *falqueue.Status, resErr error) string {
+	var ae *falqueue.APIError
+	switch {
+	case errors.As(resErr, &ae) && len(ae.Body) > 0:
+		var body struct {
+			Detail json.RawMessage `json:"detail"`
+		}
+		if json.Unmarshal(ae.Body, &body) == nil && len(body.Detail) > 0 {
+			var text string
+			if json.Unmarshal(body.Detail, &text) == nil {
+				return text
+			}
+			return string(body.Detail)
+		}
+		return ae.Message
+	case st.Error != "":
+		return st.Error
+	case resErr != nil:
+		return resErr.Error()
+	}
+	return "the job failed without a reason from fal"
+}
+
+// answer renders a job, with the next step when it has not ended.
+func (s *Server) answer(job Job) *mcp.CallToolResult {
+	if !finished(job.Status) && job.Next == "" {
+		job.Next = fmt.Sprintf(`call job_status with {"request_id": %q, "wait_seconds": %d} to wait for it, then job_result`,
+			job.RequestID, int(s.opts.MaxWait/time.Second))
+	}
+	if job.Status == StatusCompleted {
+		job.Next = ""
+	}
+	return job.toolResult(job.Status == StatusFailed)
+}
+
+// progress sends MCP progress notifications for one call, if the client
+// gave a progress token; progress only ever increases.
+type progress struct {
+	ctx   context.Context
+	srv   *server.MCPServer
+	token mcp.ProgressToken
+	n     int
+	last  string
+}
+
+func newProgress(ctx context.Context, req mcp.CallToolRequest) *progress {
+	p := &progress{ctx: ctx, srv: server.ServerFromContext(ctx)}
+	if req.Params.Meta != nil {
+		p.token = req.Params.Meta.ProgressToken
+	}
+	return p
+}
+
+func (p *progress) report(job Job, newLogs []falqueue.Log) {
+	if p.token == nil || p.srv == nil {
+		return
+	}
+	var msgs []string
+	switch job.Status {
+	case StatusQueued:
+		if job.QueuePosition != nil {
+			msgs = append(msgs, fmt.Sprintf("queued at position %d", *job.QueuePosition))
+		} else {
+			msgs = append(msgs, "queued")
+		}
+	case StatusRunning:
+		msgs = append(msgs, "running")
+	}
+	for _, l := range newLogs {
+		msgs = append(msgs, "log: "+l.Message)
+	}
+	for _, m := range msgs {
+		if m == p.last && len(newLogs) == 0 {
+			continue
+		}
+		p.last = m
+		p.n++
+		_ = p.srv.SendNotificationToClient(p.ctx, "notifications/progress", map[string]any{
+			"progressToken": p.token,
+			"progress":      p.n,
+			"message":       m,
+		})
+	}
+}

@@ -1,0 +1,179 @@
+package tools
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+	"github.com/invopop/jsonschema"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// Job statuses as the tools report them.
+const (
+	StatusQueued    = "queued"
+	StatusRunning   = "running"
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// finished reports whether a status is an end.
+func finished(status string) bool {
+	return status == StatusCompleted || status == StatusFailed || status == StatusCancelled
+}
+
+// Job is the one shape every tool result has: a fal job as it stands.
+type Job struct {
+	RequestID     string          `json:"request_id" jsonschema:"required" jsonschema_description:"fal's id of the job; pass it to job_status, job_result and job_cancel."`
+	EndpointID    string          `json:"endpoint_id" jsonschema:"required" jsonschema_description:"The fal endpoint the job runs on."`
+	Tool          string          `json:"tool" jsonschema:"required" jsonschema_description:"The tool that submitted the job."`
+	Status        string          `json:"status" jsonschema:"required,enum=queued,enum=running,enum=completed,enum=failed,enum=cancelled" jsonschema_description:"Where the job stands."`
+	QueuePosition *int            `json:"queue_position,omitempty" jsonschema_description:"Requests ahead of this one in fal's queue, while queued."`
+	Logs          []string        `json:"logs,omitempty" jsonschema_description:"The most recent log lines of the job."`
+	SubmittedAt   time.Time       `json:"submitted_at" jsonschema:"required"`
+	UpdatedAt     time.Time       `json:"updated_at" jsonschema:"required"`
+	CompletedAt   *time.Time      `json:"completed_at,omitempty"`
+	Error         string          `json:"error,omitempty" jsonschema_description:"fal's error detail, verbatim, when the job failed."`
+	Result        json.RawMessage `json:"result,omitempty" jsonschema_description:"The endpoint's output, once completed."`
+	Files         []OutputFile    `json:"files,omitempty" jsonschema_description:"Every output file of a completed job."`
+	DryRun        bool            `json:"dry_run,omitempty" jsonschema_description:"True when the server runs against its offline fal emulator: nothing was sent to fal and nothing was billed."`
+	Next          string          `json:"next,omitempty" jsonschema_description:"What to call next."`
+}
+
+// OutputFile is one file of a job's output.
+type OutputFile struct {
+	URL         string `json:"url" jsonschema:"required"`
+	ContentType string `json:"content_type,omitempty"`
+	FileName    string `json:"file_name,omitempty"`
+	FileSize    *int64 `json:"file_size,omitempty"`
+}
+
+// recentLogs is how many log lines a Job carries.
+const recentLogs = 20
+
+// jobSchema is the output schema of a tool: the Job shape with result
+// typed as the endpoint's output (any object for the job tools).
+func jobSchema(output reflect.Type) (json.RawMessage, error) {
+	r := &jsonschema.Reflector{Anonymous: true, DoNotReference: true, ExpandedStruct: true, RequiredFromJSONSchemaTags: true}
+	s := r.ReflectFromType(reflect.TypeFor[Job]())
+	s.Version, s.ID = "", ""
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	result := map[string]any{"type": "object", "description": "The endpoint's output, once completed."}
+	if output != nil {
+		out, err := schemas.OutputSchema(output)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(out, &result); err != nil {
+			return nil, err
+		}
+		result["description"] = "The endpoint's output, once completed."
+	}
+	doc["properties"].(map[string]any)["result"] = result
+	return json.Marshal(doc)
+}
+
+// summary is the one-paragraph text beside the structured Job.
+func (j *Job) summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Job %s on %s is %s", j.RequestID, j.EndpointID, j.Status)
+	if j.QueuePosition != nil && j.Status == StatusQueued {
+		fmt.Fprintf(&b, " (position %d in the queue)", *j.QueuePosition)
+	}
+	b.WriteString(".")
+	if j.DryRun {
+		b.WriteString(" (dry run: fal's emulator, nothing billed)")
+	}
+	if j.Error != "" {
+		fmt.Fprintf(&b, "\nError from fal: %s", j.Error)
+	}
+	for _, f := range j.Files {
+		fmt.Fprintf(&b, "\nOutput: %s", f.URL)
+		if f.ContentType != "" {
+			fmt.Fprintf(&b, " (%s)", f.ContentType)
+		}
+	}
+	if n := len(j.Logs); n > 0 {
+		fmt.Fprintf(&b, "\nLast log line: %s", j.Logs[n-1])
+	}
+	if j.Next != "" {
+		fmt.Fprintf(&b, "\nNext: %s", j.Next)
+	}
+	return b.String()
+}
+
+// toolResult renders a Job as a tool result: structured content, a text
+// summary and a resource link per output file.
+func (j *Job) toolResult(isError bool) *mcp.CallToolResult {
+	content := []mcp.Content{mcp.NewTextContent(j.summary())}
+	for _, f := range j.Files {
+		name := f.FileName
+		if name == "" {
+			name = f.URL[strings.LastIndex(f.URL, "/")+1:]
+		}
+		content = append(content, mcp.NewResourceLink(f.URL, name, "output of "+j.Tool+" job "+j.RequestID, f.ContentType))
+	}
+	return &mcp.CallToolResult{Content: content, StructuredContent: j, IsError: isError}
+}
+
+// outputFiles finds every fal File object in an output: an object with a
+// string url and at least one of content_type, file_name, file_size.
+func outputFiles(output json.RawMessage) []OutputFile {
+	var v any
+	if json.Unmarshal(output, &v) != nil {
+		return nil
+	}
+	var files []OutputFile
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if u, ok := v["url"].(string); ok {
+				_, ct := v["content_type"]
+				_, fn := v["file_name"]
+				_, fs := v["file_size"]
+				if ct || fn || fs {
+					f := OutputFile{URL: u}
+					f.ContentType, _ = v["content_type"].(string)
+					f.FileName, _ = v["file_name"].(string)
+					if n, ok := v["file_size"].(float64); ok {
+						size := int64(n)
+						f.FileSize = &size
+					}
+					files = append(files, f)
+					return
+				}
+			}
+			for _, k := range sortedKeys(v) {
+				walk(v[k])
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+	return files
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
