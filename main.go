@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -132,7 +130,7 @@ func versionString() string {
 func startEmulator() *faltest.Server {
 	emu := faltest.NewServer(faltest.Options{})
 	for _, row := range schemas.Catalog {
-		output := dryRunOutput(emu, schemas.ExampleOutput(row.Tool))
+		output := emu.ServeOutputFiles(schemas.ExampleOutput(row.Tool))
 		emu.SetScript(row.ID, faltest.Script{
 			Ahead:     1,
 			QueueTime: 500 * time.Millisecond,
@@ -142,42 +140,6 @@ func startEmulator() *faltest.Server {
 		})
 	}
 	return emu
-}
-
-// dryRunOutput replaces every file URL of an example output with a small
-// placeholder file the emulator serves, so links work offline.
-func dryRunOutput(emu *faltest.Server, example json.RawMessage) json.RawMessage {
-	var v any
-	if json.Unmarshal(example, &v) != nil {
-		return json.RawMessage(`{}`)
-	}
-	var walk func(any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			if u, ok := v["url"].(string); ok && u != "" {
-				name, _ := v["file_name"].(string)
-				if name == "" {
-					name = path.Base(u)
-				}
-				ct, _ := v["content_type"].(string)
-				if ct == "" {
-					ct = "application/octet-stream"
-				}
-				v["url"] = emu.AddFile(name, ct, []byte("fal-video-mcp dry-run placeholder for "+name+"\n"))
-			}
-			for _, x := range v {
-				walk(x)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
-		}
-	}
-	walk(v)
-	out, _ := json.Marshal(v)
-	return out
 }
 
 // newLogger logs to w (stderr) with tint: colour only on a terminal.

@@ -128,8 +128,9 @@ func (j *Job) toolResult(isError bool) *mcp.CallToolResult {
 	return &mcp.CallToolResult{Content: content, StructuredContent: j, IsError: isError}
 }
 
-// outputFiles finds every fal File object in an output: an object with a
-// string url and at least one of content_type, file_name, file_size.
+// outputFiles finds every fal File object in an output: an object whose
+// "url" is an http(s) URL (fal's File has url, and optionally
+// content_type, file_name and file_size).
 func outputFiles(output json.RawMessage) []OutputFile {
 	var v any
 	if json.Unmarshal(output, &v) != nil {
@@ -140,21 +141,16 @@ func outputFiles(output json.RawMessage) []OutputFile {
 	walk = func(v any) {
 		switch v := v.(type) {
 		case map[string]any:
-			if u, ok := v["url"].(string); ok {
-				_, ct := v["content_type"]
-				_, fn := v["file_name"]
-				_, fs := v["file_size"]
-				if ct || fn || fs {
-					f := OutputFile{URL: u}
-					f.ContentType, _ = v["content_type"].(string)
-					f.FileName, _ = v["file_name"].(string)
-					if n, ok := v["file_size"].(float64); ok {
-						size := int64(n)
-						f.FileSize = &size
-					}
-					files = append(files, f)
-					return
+			if u, ok := v["url"].(string); ok && (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) {
+				f := OutputFile{URL: u}
+				f.ContentType, _ = v["content_type"].(string)
+				f.FileName, _ = v["file_name"].(string)
+				if n, ok := v["file_size"].(float64); ok {
+					size := int64(n)
+					f.FileSize = &size
 				}
+				files = append(files, f)
+				return
 			}
 			for _, k := range sortedKeys(v) {
 				walk(v[k])
