@@ -135,3 +135,6 @@ func jsonEqual(a, b []byte) bool {
 	yb, _ := json.Marshal(y)
 	return string(xb) == string(yb)
 }
+
+// schemasScript is a job that completes at once with an empty output.
+func schemasScript() faltest.Script { return faltest.Script{Output: map[string]any{}} }

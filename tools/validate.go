@@ -10,7 +10,12 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
+
+// english prints the validator's own messages for the rarer rules.
+var english = message.NewPrinter(language.English)
 
 // validator checks arguments against the very schema a tool advertises.
 type validator struct {
@@ -110,8 +115,18 @@ func (v *validator) describe(e *jsonschema.ValidationError, inst any) string {
 		return fmt.Sprintf("%s: got %s — must be at least %s%s", field, got, ratString(k.Want), v.rangeNote(e.InstanceLocation))
 	case *kind.Maximum:
 		return fmt.Sprintf("%s: got %s — must be at most %s%s", field, got, ratString(k.Want), v.rangeNote(e.InstanceLocation))
+	case *kind.MinLength:
+		return fmt.Sprintf("%s: got %s (%d characters) — must have at least %d", field, got, k.Got, k.Want)
+	case *kind.MaxLength:
+		return fmt.Sprintf("%s: got %d characters — must have at most %d", field, k.Got, k.Want)
+	case *kind.MultipleOf:
+		return fmt.Sprintf("%s: got %s — must be a multiple of %s%s", field, got, ratString(k.Want), v.rangeNote(e.InstanceLocation))
+	case *kind.MinItems:
+		return fmt.Sprintf("%s: got %d items — must have at least %d", field, k.Got, k.Want)
+	case *kind.MaxItems:
+		return fmt.Sprintf("%s: got %d items — must have at most %d", field, k.Got, k.Want)
 	}
-	return fmt.Sprintf("%s: got %s — %s", field, got, e.ErrorKind.LocalizedString(nil))
+	return fmt.Sprintf("%s: got %s — %s", field, got, e.ErrorKind.LocalizedString(english))
 }
 
 // rangeNote adds the whole range when the schema has both bounds.

@@ -1,0 +1,108 @@
+package tools_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+)
+
+// TestInvalidCalls: each call is refused with an error result that names
+// the field (and, where there is one, the bad value and what is allowed);
+// fal receives nothing, and the server keeps serving.
+func TestInvalidCalls(t *testing.T) {
+	v := "https://v3.fal.media/files/x/clip.mp4"
+	tests := []struct {
+		tool string
+		args map[string]any
+		want []string // all must appear in the error text
+	}{
+		// Unknown fields.
+		{"upscale_video", map[string]any{"video_url": v, "bogus": 1}, []string{"bogus", "unknown field", "allowed fields"}},
+		{"interpolate_video_frames", map[string]any{"video_url": v, "fps": 30}, []string{"fps", "unknown field"}},
+		{"wan_vace_video", map[string]any{"prompt": "x", "Prompt": "y"}, []string{"Prompt", "unknown field"}},
+		// Missing required fields.
+		{"upscale_video", map[string]any{}, []string{"video_url", "required"}},
+		{"ray2_modify_video", map[string]any{"prompt": "x"}, []string{"video_url", "required"}},
+		{"merge_audio_video", map[string]any{"video_url": v}, []string{"audio_url", "required"}},
+		{"magi_extend_video", map[string]any{"prompt": "x"}, []string{"video_url", "required"}},
+		{"pixverse_extend_video_fast", map[string]any{"video_url": v}, []string{"prompt", "required"}},
+		{"animatediff_video_to_video", map[string]any{"prompt": "x"}, []string{"video_url", "required"}},
+		{"wan_vace_video", map[string]any{"video_url": v}, []string{"prompt", "required"}},
+		{"ltx_multiconditioning_video", map[string]any{}, []string{"prompt", "required"}},
+		{"pixverse_lipsync", map[string]any{}, []string{"video_url", "required"}},
+		// Wrong types.
+		{"upscale_video", map[string]any{"video_url": 42}, []string{"video_url", "42", "string"}},
+		{"upscale_video", map[string]any{"video_url": v, "scale": "big"}, []string{"scale", `"big"`, "number"}},
+		{"wan_vace_video", map[string]any{"prompt": "x", "num_frames": 81.5}, []string{"num_frames", "81.5", "integer"}},
+		{"wan_vace_video", map[string]any{"prompt": "x", "seed": "7"}, []string{"seed", `"7"`, "integer"}},
+		{"wan_vace_video", map[string]any{"prompt": "x", "ref_image_urls": "https://x/a.png"}, []string{"ref_image_urls", "array"}},
+		{"wan_vace_video", map[string]any{"prompt": "x", "enable_safety_checker": "yes"}, []string{"enable_safety_checker", "boolean"}},
+		{"ltx_multiconditioning_video", map[string]any{"prompt": "x", "images": []any{"https://x/a.png"}}, []string{"images[0]", "object"}},
+		{"magi_extend_video", map[string]any{"prompt": "x", "video_url": v, "num_frames": nil}, []string{"num_frames", "null"}},
+		// Out of range.
+		{"wan_vace_video", map[string]any{"prompt": "x", "num_frames": 300}, []string{"num_frames", "300", "241"}},
+		{"wan_vace_video", map[string]any{"prompt": "x", "num_frames": 80}, []string{"num_frames", "80", "81"}},
+		{"magi_extend_video", map[string]any{"prompt": "x", "video_url": v, "num_frames": 95}, []string{"num_frames", "95", "96"}},
+		{"magi_extend_video", map[string]any{"prompt": "x", "video_url": v, "num_frames": 193}, []string{"num_frames", "193", "192"}},
+		{"wan_vace_video", map[string]any{"prompt": "x", "frames_per_second": 31}, []string{"frames_per_second", "31", "30"}},
+		{"wan_vace_video", map[string]any{"prompt": "x", "guidance_scale": 0}, []string{"guidance_scale", "0"}},
+		{"upscale_video", map[string]any{"video_url": v, "wait_seconds": -1}, []string{"wait_seconds", "-1", "0"}},
+		{"upscale_video", map[string]any{"video_url": v, "wait_seconds": 3600}, []string{"wait_seconds", "3600", "50"}},
+		{"ray2_modify_video", map[string]any{"prompt": "x", "video_url": v, "mode": "gentle"}, []string{"mode", `"gentle"`, "allowed one of"}},
+		// Bad enum values.
+		{"wan_vace_video", map[string]any{"prompt": "x", "resolution": "1080p"}, []string{"resolution", `"1080p"`, `"720p"`}},
+		{"wan_vace_video", map[string]any{"prompt": "x", "task": "dance"}, []string{"task", `"dance"`, `"inpainting"`}},
+		{"wan_vace_video", map[string]any{"prompt": "x", "aspect_ratio": "4:3"}, []string{"aspect_ratio", `"4:3"`, `"16:9"`}},
+		{"magi_extend_video", map[string]any{"prompt": "x", "video_url": v, "num_inference_steps": 10}, []string{"num_inference_steps", "10", "allowed one of"}},
+		{"pixverse_extend_video_fast", map[string]any{"prompt": "x", "video_url": v, "model": "v9"}, []string{"model", `"v9"`}},
+		{"wan_vace_video", map[string]any{"prompt": "x", "acceleration": "turbo"}, []string{"acceleration", `"turbo"`}},
+		// Cross-field rules from the seed.
+		{"wan_vace_video", map[string]any{"prompt": "x", "task": "inpainting"}, []string{"video_url", "inpainting"}},
+		{"wan_vace_video", map[string]any{"prompt": "x", "task": "inpainting", "video_url": v}, []string{"mask_video_url", "mask"}},
+		{"wan_vace_video", map[string]any{"prompt": "x", "match_input_num_frames": true}, []string{"match_input_num_frames", "video_url"}},
+		{"pixverse_lipsync", map[string]any{"video_url": v}, []string{"audio_url", "text"}},
+		{"ltx_multiconditioning_video", map[string]any{"prompt": "x", "num_frames": 121,
+			"images": []any{map[string]any{"image_url": "https://x/a.png", "start_frame_num": 160}}}, []string{"start_frame_num", "160"}},
+		{"ltx_multiconditioning_video", map[string]any{"prompt": "x", "images": []any{map[string]any{"image_url": "https://x/a.png", "start_frame_num": 12}}},
+			[]string{"start_frame_num", "12"}},
+		// Job tools.
+		{"job_status", map[string]any{}, []string{"request_id", "required"}},
+		{"job_status", map[string]any{"request_id": "r1"}, []string{"r1", "endpoint_id"}},
+		{"job_result", map[string]any{"request_id": "r1", "extra": true}, []string{"extra", "unknown field"}},
+		{"job_list", map[string]any{"status": "done"}, []string{"status", `"done"`, `"completed"`}},
+		{"job_list", map[string]any{"limit": 0}, []string{"limit", "0", "1"}},
+		{"job_cancel", map[string]any{"request_id": 7}, []string{"request_id", "string"}},
+		{"job_status", map[string]any{"request_id": "r1", "endpoint_id": "not an id"}, []string{"endpoint id"}},
+	}
+	for _, era := range eras {
+		h := newHarness(t, era)
+		ctx := ctxT(t)
+		for _, tt := range tests {
+			t.Run(era+"/"+tt.tool, func(t *testing.T) {
+				res := h.call(t, ctx, tt.tool, tt.args)
+				msg := text(res)
+				if !res.IsError {
+					t.Fatalf("%v was accepted: %s", tt.args, msg)
+				}
+				for _, w := range tt.want {
+					if !strings.Contains(msg, w) {
+						t.Errorf("error for %v lacks %q:\n%s", tt.args, w, msg)
+					}
+				}
+			})
+		}
+		if n := len(h.emu.Requests()); n != 0 {
+			t.Errorf("%s: %d requests reached fal: %+v", era, n, h.emu.Requests())
+		}
+		// Still serving: a valid call goes through.
+		h.emu.SetScript(schemas.Catalog[8].ID, schemasScript())
+		res := h.call(t, ctx, "upscale_video", map[string]any{"video_url": v, "wait_seconds": 0})
+		if res.IsError {
+			t.Fatalf("a valid call after the invalid ones failed: %s", text(res))
+		}
+	}
+	if len(tests) < 40 {
+		t.Errorf("only %d invalid calls", len(tests))
+	}
+}
