@@ -1,0 +1,97 @@
+package tools_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// TestToolSnapshots holds the JSON of every tool — name, title,
+// description, annotations, input and output schema — under
+// testdata/tools/. A changed tool without its snapshot fails; regenerate
+// with UPDATE_SNAPSHOTS=1 go test ./tools and review the diff.
+func TestToolSnapshots(t *testing.T) {
+	h := newHarness(t, mcp.ProtocolVersion20260728)
+	res, err := h.client.ListTools(ctxT(t), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := os.Getenv("UPDATE_SNAPSHOTS") == "1"
+	dir := filepath.Join("testdata", "tools")
+	if update {
+		os.RemoveAll(dir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, tool := range res.Tools {
+		got, err := json.MarshalIndent(tool, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, '\n')
+		path := filepath.Join(dir, tool.Name+".json")
+		seen[filepath.Base(path)] = true
+		if update {
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("no snapshot for tool %s (%v): run UPDATE_SNAPSHOTS=1 go test ./tools", tool.Name, err)
+			continue
+		}
+		if string(got) != string(want) {
+			t.Errorf("tool %s differs from %s: run UPDATE_SNAPSHOTS=1 go test ./tools and review the diff\ngot:\n%s", tool.Name, path, got)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !seen[e.Name()] {
+			t.Errorf("snapshot %s has no tool", e.Name())
+		}
+	}
+}
+
+// TestAnnotations: every tool sets its title and all four hints, and they
+// agree with what it does.
+func TestAnnotations(t *testing.T) {
+	h := newHarness(t, mcp.ProtocolVersion20260728)
+	res, err := h.client.ListTools(ctxT(t), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tools) != 14 {
+		t.Errorf("%d tools, want 10 endpoint tools and 4 job tools", len(res.Tools))
+	}
+	want := map[string][4]bool{ // read-only, destructive, idempotent, open-world
+		"job_status": {true, false, true, true},
+		"job_result": {true, false, true, true},
+		"job_list":   {true, false, true, true},
+		"job_cancel": {false, true, true, true},
+	}
+	for _, tool := range res.Tools {
+		a := tool.Annotations
+		if tool.Title == "" || a.Title == "" || a.ReadOnlyHint == nil || a.DestructiveHint == nil || a.IdempotentHint == nil || a.OpenWorldHint == nil {
+			t.Errorf("%s: title or a hint is not set: %+v", tool.Name, a)
+			continue
+		}
+		got := [4]bool{*a.ReadOnlyHint, *a.DestructiveHint, *a.IdempotentHint, *a.OpenWorldHint}
+		w, ok := want[tool.Name]
+		if !ok {
+			w = [4]bool{false, false, false, true} // endpoint tools
+		}
+		if got != w {
+			t.Errorf("%s: hints %v, want %v", tool.Name, got, w)
+		}
+		if got[0] && got[1] {
+			t.Errorf("%s: read-only and destructive", tool.Name)
+		}
+	}
+}
