@@ -158,13 +158,14 @@ func (s *Server) answer(job Job) *mcp.CallToolResult {
 }
 
 // progress sends MCP progress notifications for one call, if the client
-// gave a progress token; progress only ever increases.
+// gave a progress token: the queue position, the start, each log line.
+// progress only ever increases.
 type progress struct {
-	ctx   context.Context
-	srv   *server.MCPServer
-	token mcp.ProgressToken
-	n     int
-	last  string
+	ctx        context.Context
+	srv        *server.MCPServer
+	token      mcp.ProgressToken
+	n          int
+	lastStatus string
 }
 
 func newProgress(ctx context.Context, req mcp.CallToolRequest) *progress {
@@ -179,30 +180,24 @@ func (p *progress) report(job Job, newLogs []falqueue.Log) {
 	if p.token == nil || p.srv == nil {
 		return
 	}
-	var msgs []string
-	switch job.Status {
-	case StatusQueued:
-		if job.QueuePosition != nil {
-			msgs = append(msgs, fmt.Sprintf("queued at position %d", *job.QueuePosition))
-		} else {
-			msgs = append(msgs, "queued")
-		}
-	case StatusRunning:
-		msgs = append(msgs, "running")
+	status := job.Status
+	if job.Status == StatusQueued && job.QueuePosition != nil {
+		status = fmt.Sprintf("queued at position %d", *job.QueuePosition)
+	}
+	if status != p.lastStatus {
+		p.lastStatus = status
+		p.send(status)
 	}
 	for _, l := range newLogs {
-		msgs = append(msgs, "log: "+l.Message)
+		p.send("log: " + l.Message)
 	}
-	for _, m := range msgs {
-		if m == p.last && len(newLogs) == 0 {
-			continue
-		}
-		p.last = m
-		p.n++
-		_ = p.srv.SendNotificationToClient(p.ctx, "notifications/progress", map[string]any{
-			"progressToken": p.token,
-			"progress":      p.n,
-			"message":       m,
-		})
-	}
+}
+
+func (p *progress) send(message string) {
+	p.n++
+	_ = p.srv.SendNotificationToClient(p.ctx, "notifications/progress", map[string]any{
+		"progressToken": p.token,
+		"progress":      p.n,
+		"message":       message,
+	})
 }
