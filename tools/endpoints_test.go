@@ -33,6 +33,7 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 				if res.IsError {
 					t.Fatalf("submit failed: %s", text(res))
 				}
+				conformsToOutputSchema(t, row.Tool, res)
 				job := jobOf(t, res)
 				if job.Status != tools.StatusQueued || job.EndpointID != row.ID || job.Tool != row.Tool || job.DryRun {
 					t.Errorf("submitted job = %+v", job)
@@ -55,12 +56,14 @@ func TestEveryEndpointHappyPath(t *testing.T) {
 
 				h.emu.Finish(job.RequestID)
 				res = h.call(t, ctx, "job_status", map[string]any{"request_id": job.RequestID, "wait_seconds": 10})
+				conformsToOutputSchema(t, "job_status", res)
 				done := jobOf(t, res)
 				if done.Status != tools.StatusCompleted || done.CompletedAt == nil || len(done.Logs) != 1 {
 					t.Fatalf("job_status = %+v (%s)", done, text(res))
 				}
 
 				res = h.call(t, ctx, "job_result", map[string]any{"request_id": job.RequestID})
+				conformsToOutputSchema(t, "job_result", res)
 				final := jobOf(t, res)
 				if res.IsError || final.Status != tools.StatusCompleted {
 					t.Fatalf("job_result = %s", text(res))

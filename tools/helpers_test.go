@@ -1,8 +1,11 @@
 package tools_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/fal-video-mcp/fal-video-mcp/tools"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // eras are the protocol versions mcp-go speaks; every client-visible test
@@ -138,3 +142,36 @@ func jsonEqual(a, b []byte) bool {
 
 // schemasScript is a job that completes at once with an empty output.
 func schemasScript() faltest.Script { return faltest.Script{Output: map[string]any{}} }
+
+// conformsToOutputSchema checks a result's structured content against the
+// output schema the tool declares (from its snapshot).
+func conformsToOutputSchema(t *testing.T, tool string, res *mcp.CallToolResult) {
+	t.Helper()
+	snap, err := os.ReadFile(filepath.Join("testdata", "tools", tool+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		OutputSchema json.RawMessage `json:"outputSchema"`
+	}
+	if err := json.Unmarshal(snap, &doc); err != nil {
+		t.Fatal(err)
+	}
+	schemaDoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc.OutputSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("mem://out.json", schemaDoc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("mem://out.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err := s.Validate(inst); err != nil {
+		t.Errorf("%s: structured content does not match its output schema: %v\n%s", tool, err, b)
+	}
+}

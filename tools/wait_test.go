@@ -59,6 +59,7 @@ func TestProgressWhileWaiting(t *testing.T) {
 					if a.err != nil || a.res.IsError {
 						t.Fatalf("call = %v %v", a.err, a.res)
 					}
+					conformsToOutputSchema(t, "upscale_video", a.res)
 					if j := jobOf(t, a.res); j.Status != tools.StatusCompleted {
 						t.Errorf("job = %+v", j)
 					}
