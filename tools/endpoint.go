@@ -17,7 +17,7 @@ import (
 // endpointTool is the tool of one catalog row; one generic handler serves
 // them all.
 type endpointTool struct {
-	s         *Server
+	s         *toolset
 	row       schemas.Endpoint
 	tool      mcp.Tool
 	validator *validator
@@ -25,7 +25,7 @@ type endpointTool struct {
 
 const waitProperty = "wait_seconds"
 
-func (s *Server) newEndpointTool(row schemas.Endpoint) (*endpointTool, error) {
+func (s *toolset) newEndpointTool(row schemas.Endpoint) (*endpointTool, error) {
 	in, err := schemas.InputSchema(row.Input)
 	if err != nil {
 		return nil, err
@@ -152,7 +152,7 @@ func (et *endpointTool) parse(req mcp.CallToolRequest) (any, time.Duration, erro
 }
 
 // waitFrom reads wait_seconds (default 20 s), capped by the server's max.
-func (s *Server) waitFrom(args map[string]any) time.Duration {
+func (s *toolset) waitFrom(args map[string]any) time.Duration {
 	wait := DefaultWait
 	if v, ok := args[waitProperty].(float64); ok {
 		wait = time.Duration(v * float64(time.Second))

@@ -17,7 +17,7 @@ import (
 // stream, and returns the job as it then stands. Progress notifications go
 // to the client if it asked for them. When the client cancels the call the
 // wait stops at once; the job itself keeps running on fal.
-func (s *Server) follow(ctx context.Context, req mcp.CallToolRequest, h *falqueue.Handle, wait time.Duration) Job {
+func (s *toolset) follow(ctx context.Context, req mcp.CallToolRequest, h *falqueue.Handle, wait time.Duration) Job {
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	p := newProgress(ctx, req)
@@ -40,7 +40,7 @@ func (s *Server) follow(ctx context.Context, req mcp.CallToolRequest, h *falqueu
 }
 
 // apply records a status seen on fal.
-func (s *Server) apply(id string, st *falqueue.Status, newLogs []falqueue.Log) Job {
+func (s *toolset) apply(id string, st *falqueue.Status, newLogs []falqueue.Log) Job {
 	return s.jobs.update(id, func(j *Job, logs *[]string) {
 		switch st.State {
 		case falqueue.StateInQueue:
@@ -57,7 +57,7 @@ func (s *Server) apply(id string, st *falqueue.Status, newLogs []falqueue.Log) J
 // applyWindow records a polled status, whose logs are a sliding window of
 // recent lines: only the lines after the overlap with what is known are
 // new.
-func (s *Server) applyWindow(id string, st *falqueue.Status) Job {
+func (s *toolset) applyWindow(id string, st *falqueue.Status) Job {
 	var fresh []falqueue.Log
 	s.jobs.update(id, func(_ *Job, logs *[]string) {
 		known := *logs
@@ -82,7 +82,7 @@ func (s *Server) applyWindow(id string, st *falqueue.Status) Job {
 
 // finish records a job that has ended: its output (decoded into the
 // endpoint's output type) and files, or fal's error verbatim.
-func (s *Server) finish(ctx context.Context, h *falqueue.Handle, st *falqueue.Status) Job {
+func (s *toolset) finish(ctx context.Context, h *falqueue.Handle, st *falqueue.Status) Job {
 	res, resErr := s.opts.Fal.Result(ctx, h)
 	now := time.Now().UTC()
 	return s.jobs.update(h.RequestID, func(j *Job, logs *[]string) {
@@ -146,7 +146,7 @@ func failureDetail(st *falqueue.Status, resErr error) string {
 }
 
 // answer renders a job, with the next step when it has not ended.
-func (s *Server) answer(job Job) *mcp.CallToolResult {
+func (s *toolset) answer(job Job) *mcp.CallToolResult {
 	if !finished(job.Status) && job.Next == "" {
 		job.Next = fmt.Sprintf(`call job_status with {"request_id": %q, "wait_seconds": %d} to wait for it, then job_result`,
 			job.RequestID, int(s.opts.MaxWait/time.Second))

@@ -9,23 +9,22 @@ import (
 	"time"
 
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
 	"github.com/invopop/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-// Job statuses as the tools report them.
+// Job statuses as the tools report them (and the ledger stores them).
 const (
-	StatusQueued    = "queued"
-	StatusRunning   = "running"
-	StatusCompleted = "completed"
-	StatusFailed    = "failed"
-	StatusCancelled = "cancelled"
+	StatusQueued    = ledger.StatusQueued
+	StatusRunning   = ledger.StatusRunning
+	StatusCompleted = ledger.StatusCompleted
+	StatusFailed    = ledger.StatusFailed
+	StatusCancelled = ledger.StatusCancelled
 )
 
 // finished reports whether a status is an end.
-func finished(status string) bool {
-	return status == StatusCompleted || status == StatusFailed || status == StatusCancelled
-}
+func finished(status string) bool { return ledger.Final(status) }
 
 // Job is the one shape every tool result has: a fal job as it stands.
 type Job struct {

@@ -37,19 +37,19 @@ type jobToolSpec struct {
 	args                     reflect.Type
 	readOnly, destructive    bool
 	output                   func() (json.RawMessage, error)
-	handle                   func(s *Server, ctx context.Context, req mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult
+	handle                   func(s *toolset, ctx context.Context, req mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult
 }
 
-func (s *Server) jobTools() ([]server.ServerTool, error) {
+func (s *toolset) jobTools() ([]server.ServerTool, error) {
 	one := func() (json.RawMessage, error) { return jobSchema(nil) }
 	specs := []jobToolSpec{
-		{name: "job_status", title: "Job status", readOnly: true, args: reflect.TypeFor[jobStatusArgs](), output: one, handle: (*Server).jobStatus,
+		{name: "job_status", title: "Job status", readOnly: true, args: reflect.TypeFor[jobStatusArgs](), output: one, handle: (*toolset).jobStatus,
 			description: "Returns a fal job as it stands: status (queued, running, completed, failed, cancelled), queue position, recent logs, and the output once completed. With wait_seconds it follows fal's status stream and returns as soon as the job ends, or when the wait is over."},
-		{name: "job_result", title: "Job result", readOnly: true, args: reflect.TypeFor[jobRef](), output: one, handle: (*Server).jobResult,
+		{name: "job_result", title: "Job result", readOnly: true, args: reflect.TypeFor[jobRef](), output: one, handle: (*toolset).jobResult,
 			description: "Returns the output of a finished fal job: the endpoint's result and every output file (url, content type, name, size). A failed job is an error carrying fal's detail; a job still running is an error that says to call job_status with wait_seconds."},
-		{name: "job_cancel", title: "Cancel job", destructive: true, args: reflect.TypeFor[jobRef](), output: one, handle: (*Server).jobCancel,
+		{name: "job_cancel", title: "Cancel job", destructive: true, args: reflect.TypeFor[jobRef](), output: one, handle: (*toolset).jobCancel,
 			description: "Asks fal to cancel a job: a queued job is removed; a running one is asked to stop (the model may still finish). Returns the job as it stands after the request."},
-		{name: "job_list", title: "List jobs", readOnly: true, args: reflect.TypeFor[jobListArgs](), output: listSchema, handle: (*Server).jobList,
+		{name: "job_list", title: "List jobs", readOnly: true, args: reflect.TypeFor[jobListArgs](), output: listSchema, handle: (*toolset).jobList,
 			description: "Lists the jobs this server knows, newest first, optionally only those with one status or of one endpoint."},
 	}
 	var out []server.ServerTool
@@ -121,7 +121,7 @@ func listSchema() (json.RawMessage, error) {
 }
 
 // lookup finds a job: in the store, or on fal by endpoint id.
-func (s *Server) lookup(ref jobRef) (Job, *falqueue.Handle, error) {
+func (s *toolset) lookup(ref jobRef) (Job, *falqueue.Handle, error) {
 	if job, h, ok := s.jobs.get(ref.RequestID); ok {
 		if ref.EndpointID != "" && ref.EndpointID != job.EndpointID {
 			return Job{}, nil, fmt.Errorf("request %s belongs to %s, not %s", ref.RequestID, job.EndpointID, ref.EndpointID)
@@ -146,7 +146,7 @@ func (s *Server) lookup(ref jobRef) (Job, *falqueue.Handle, error) {
 }
 
 // refresh reads the job's status once and records it (and its end).
-func (s *Server) refresh(ctx context.Context, job Job, h *falqueue.Handle) (Job, error) {
+func (s *toolset) refresh(ctx context.Context, job Job, h *falqueue.Handle) (Job, error) {
 	st, err := s.opts.Fal.Status(ctx, h, true)
 	if err != nil {
 		if errors.Is(err, falqueue.ErrNotFound) {
@@ -166,7 +166,7 @@ func decodeArgs[T any](raw json.RawMessage) T {
 	return v
 }
 
-func (s *Server) jobStatus(ctx context.Context, req mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
+func (s *toolset) jobStatus(ctx context.Context, req mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
 	args := decodeArgs[jobStatusArgs](raw)
 	job, h, err := s.lookup(args.jobRef)
 	if err != nil {
@@ -188,7 +188,7 @@ func (s *Server) jobStatus(ctx context.Context, req mcp.CallToolRequest, raw jso
 	return s.answer(job)
 }
 
-func (s *Server) jobResult(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
+func (s *toolset) jobResult(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
 	args := decodeArgs[jobRef](raw)
 	job, h, err := s.lookup(args)
 	if err != nil {
@@ -207,7 +207,7 @@ func (s *Server) jobResult(ctx context.Context, _ mcp.CallToolRequest, raw json.
 	return job.toolResult(job.Status != StatusCompleted)
 }
 
-func (s *Server) jobCancel(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
+func (s *toolset) jobCancel(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
 	args := decodeArgs[jobRef](raw)
 	job, h, err := s.lookup(args)
 	if err != nil {
@@ -234,7 +234,7 @@ func (s *Server) jobCancel(ctx context.Context, _ mcp.CallToolRequest, raw json.
 	return job.toolResult(false)
 }
 
-func (s *Server) jobList(_ context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
+func (s *toolset) jobList(_ context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
 	args := decodeArgs[jobListArgs](raw)
 	if args.Limit == 0 {
 		args.Limit = 20

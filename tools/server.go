@@ -43,8 +43,8 @@ type Options struct {
 	NoKey bool
 }
 
-// Server is the tools of one MCP server.
-type Server struct {
+// toolset is the state the tools of one MCP server share.
+type toolset struct {
 	opts      Options
 	jobs      *jobStore
 	endpoints map[string]*endpointTool // by endpoint id
@@ -60,7 +60,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = DefaultMaxWait
 	}
-	s := &Server{opts: opts, jobs: newJobStore(), endpoints: map[string]*endpointTool{}}
+	s := &toolset{opts: opts, jobs: newJobStore(), endpoints: map[string]*endpointTool{}}
 	mcp := server.NewMCPServer(Name, opts.Version,
 		server.WithInstructions(instructions()),
 		server.WithToolCapabilities(true),
