@@ -26,6 +26,7 @@ import (
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue/faltest"
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
 	"github.com/fal-video-mcp/fal-video-mcp/tools"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
 	"github.com/lmittmann/tint"
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -46,6 +47,7 @@ type config struct {
 	requestTimeout time.Duration
 	maxWait        time.Duration
 	dryRun         bool
+	stateDir       string
 	showVersion    bool
 }
 
@@ -78,6 +80,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&maxWait, envFlag{"max-wait", "FAL_VIDEO_MCP_MAX_WAIT", "the longest a tool call waits for a job (caps wait_seconds; keep it under your client's timeout)"}, "50s")
 	dryRunEnv, dryRunErr := strconv.ParseBool(def(envFlag{env: "FAL_VIDEO_MCP_DRY_RUN"}, "false"))
 	fs.BoolVar(&cfg.dryRun, "dry-run", dryRunEnv, "run against an offline fal emulator on 127.0.0.1: no key, no cost (env FAL_VIDEO_MCP_DRY_RUN=1)")
+	str(&cfg.stateDir, envFlag{"state-dir", "FAL_VIDEO_MCP_STATE_DIR", "where the job ledger lives (default $XDG_STATE_HOME/fal-video-mcp or ~/.local/state/fal-video-mcp; a temporary one in dry-run)"}, "")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `%s %s — an MCP server for fal.ai's video-to-video models.
@@ -142,6 +145,33 @@ func startEmulator() *faltest.Server {
 	return emu
 }
 
+// openLedger opens the job ledger. A ledger that cannot be used never
+// stops the server: it says why on stderr and serves without history.
+func openLedger(ctx context.Context, cfg config, getenv func(string) string, log *slog.Logger) (*ledger.Ledger, string) {
+	dir := cfg.stateDir
+	if dir == "" && cfg.dryRun {
+		tmp, err := os.MkdirTemp("", "fal-video-mcp-dry-run-")
+		if err != nil {
+			return nil, err.Error()
+		}
+		dir = tmp
+	}
+	if dir == "" {
+		var err error
+		if dir, err = ledger.DefaultDir(getenv); err != nil {
+			log.Error("no job ledger: jobs will not survive a restart", "err", err)
+			return nil, err.Error()
+		}
+	}
+	led, err := ledger.Open(ctx, dir)
+	if err != nil {
+		log.Error("no job ledger: jobs will not survive a restart; fix or move the file, or pass --state-dir", "err", err)
+		return nil, err.Error()
+	}
+	log.Debug("job ledger", "path", led.Path())
+	return led, ""
+}
+
 // newLogger logs to w (stderr) with tint: colour only on a terminal.
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	noColor := true
@@ -189,14 +219,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		log.Warn("no fal key: set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET), or use --dry-run; tools are listed but submits are refused")
 	}
 
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	led, ledgerProblem := openLedger(ctx, cfg, getenv, log)
+	if led != nil {
+		defer led.Close()
+	}
+
 	srv, err := tools.NewServer(tools.Options{Version: versionString(), Fal: fal, Logger: log,
-		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey})
+		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey,
+		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx})
 	if err != nil {
 		log.Error("cannot build the tools", "err", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 
 	log.Info("serving MCP over stdio", "version", versionString(), "queue", falCfg.QueueURL)
 	stdio := server.NewStdioServer(srv)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -46,7 +48,7 @@ func TestServesMCPOverStdio(t *testing.T) {
 			done := make(chan int, 1)
 			go func() {
 				done <- run(context.Background(), []string{"--log-level", "debug"},
-					env(map[string]string{"FAL_KEY": "canary-key-never-printed"}), inR, io.MultiWriter(outW, &stdout), &stderr)
+					env(map[string]string{"FAL_KEY": "canary-key-never-printed", "FAL_VIDEO_MCP_STATE_DIR": t.TempDir()}), inR, io.MultiWriter(outW, &stdout), &stderr)
 				outW.Close()
 			}()
 			c := client.NewClient(transport.NewIO(outR, inW, io.NopCloser(strings.NewReader(""))))
@@ -110,10 +112,60 @@ func TestFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr lockedBuffer
+			if tt.env == nil {
+				tt.env = map[string]string{}
+			}
+			tt.env["FAL_VIDEO_MCP_STATE_DIR"] = t.TempDir()
 			code := run(context.Background(), tt.args, env(tt.env), strings.NewReader(""), &stdout, &stderr)
 			if code != tt.code || !strings.Contains(stdout.String(), tt.stdout) || !strings.Contains(stderr.String(), tt.stderr) {
 				t.Errorf("run(%q) = %d\nstdout: %s\nstderr: %s", tt.args, code, stdout.String(), stderr.String())
 			}
 		})
+	}
+}
+
+// TestUnusableLedgerStillServes: a ledger file of garbage is reported on
+// stderr, left untouched, and the server serves without history.
+func TestUnusableLedgerStillServes(t *testing.T) {
+	dir := t.TempDir()
+	garbage := strings.Repeat("not a database ", 1000)
+	if err := os.WriteFile(filepath.Join(dir, "jobs.db"), []byte(garbage), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	var stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), nil, env(map[string]string{"FAL_VIDEO_MCP_STATE_DIR": dir, "FAL_VIDEO_MCP_DRY_RUN": "1"}), inR, outW, &stderr)
+		outW.Close()
+	}()
+	c := client.NewClient(transport.NewIO(outR, inW, io.NopCloser(strings.NewReader(""))))
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	req := mcp.InitializeRequest{}
+	req.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	if _, err := c.Initialize(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	call := mcp.CallToolRequest{}
+	call.Params.Name = "job_list"
+	res, err := c.CallTool(ctx, call)
+	if err != nil || res.IsError {
+		t.Fatalf("job_list = %v, %v", res, err)
+	}
+	if txt := res.Content[0].(mcp.TextContent).Text; !strings.Contains(txt, "history is unavailable") {
+		t.Errorf("job_list does not say the history is unavailable: %s", txt)
+	}
+	inW.Close()
+	<-done
+	c.Close()
+	if !strings.Contains(stderr.String(), "no job ledger") || !strings.Contains(stderr.String(), "jobs.db") {
+		t.Errorf("stderr does not explain the ledger problem:\n%s", stderr.String())
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "jobs.db")); string(b) != garbage {
+		t.Error("the ledger file was changed")
 	}
 }

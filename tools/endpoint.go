@@ -106,8 +106,10 @@ func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*m
 		return mcp.NewToolResultError(submitError(et.row.ID, err)), nil
 	}
 	now := time.Now().UTC()
+	sent, _ := json.Marshal(input)
 	job := s.jobs.add(Job{RequestID: h.RequestID, EndpointID: et.row.ID, Tool: et.row.Tool, Status: StatusQueued,
-		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun}, h)
+		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun}, h, sent)
+	s.wakeFollowers()
 	s.opts.Logger.Info("job submitted", "tool", et.row.Tool, "request_id", h.RequestID)
 	if wait > 0 {
 		job = s.follow(ctx, req, h, wait)

@@ -34,6 +34,13 @@ func newHarness(t *testing.T, version string, opts ...func(*tools.Options)) *har
 	t.Helper()
 	emu := faltest.NewServer(faltest.Options{Key: testKey})
 	t.Cleanup(emu.Close)
+	return newHarnessOn(t, emu, version, opts...)
+}
+
+// newHarnessOn is a harness on an existing emulator: a second server, or
+// the same server after a restart.
+func newHarnessOn(t *testing.T, emu *faltest.Server, version string, opts ...func(*tools.Options)) *harness {
+	t.Helper()
 	fal, err := falqueue.New(falqueue.Config{Key: testKey, QueueURL: emu.QueueURL, RestURL: emu.RestURL,
 		PollInterval: 5 * time.Millisecond, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond})
 	if err != nil {

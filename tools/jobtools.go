@@ -141,7 +141,7 @@ func (s *toolset) lookup(ref jobRef) (Job, *falqueue.Handle, error) {
 	}
 	now := time.Now().UTC()
 	job := s.jobs.add(Job{RequestID: ref.RequestID, EndpointID: h.EndpointID, Tool: tool, Status: StatusQueued,
-		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun}, h)
+		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun}, h, nil)
 	return job, h, nil
 }
 
@@ -244,6 +244,9 @@ func (s *toolset) jobList(_ context.Context, _ mcp.CallToolRequest, raw json.Raw
 		jobs = []Job{}
 	}
 	text := fmt.Sprintf("%d job(s)", len(jobs))
+	if s.opts.LedgerProblem != "" {
+		text = "Job history is unavailable (" + s.opts.LedgerProblem + "); only this session's jobs are listed.\n" + text
+	}
 	for _, j := range jobs {
 		text += fmt.Sprintf("\n- %s %s %s (%s)", j.RequestID, j.Tool, j.Status, j.SubmittedAt.Format(time.RFC3339))
 	}

@@ -5,6 +5,7 @@
 package tools
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
 	"github.com/mark3labs/mcp-go/server"
 )
 
@@ -41,6 +43,16 @@ type Options struct {
 	// NoKey makes every submit fail with instructions: no fal key is set
 	// and the server is not in dry-run mode.
 	NoKey bool
+	// Ledger, if set, keeps every job across restarts and processes.
+	Ledger *ledger.Ledger
+	// LedgerProblem says why there is no ledger (it could not be opened);
+	// the job tools tell the user.
+	LedgerProblem string
+	// Context, with a Ledger, runs the followers that capture every
+	// unfinished job's result until it ends (the server's lifetime).
+	Context context.Context
+	// OnJobEnd, if set, is called once when a job this server follows ends.
+	OnJobEnd func(Job)
 }
 
 // toolset is the state the tools of one MCP server share.
@@ -48,6 +60,7 @@ type toolset struct {
 	opts      Options
 	jobs      *jobStore
 	endpoints map[string]*endpointTool // by endpoint id
+	wake      chan struct{}            // a new job to follow
 }
 
 // NewServer builds the MCP server with every tool registered. A tool whose
@@ -60,7 +73,8 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = DefaultMaxWait
 	}
-	s := &toolset{opts: opts, jobs: newJobStore(), endpoints: map[string]*endpointTool{}}
+	s := &toolset{opts: opts, endpoints: map[string]*endpointTool{}, wake: make(chan struct{}, 1)}
+	s.jobs = newJobStore(opts.Ledger, opts.Logger, opts.OnJobEnd)
 	mcp := server.NewMCPServer(Name, opts.Version,
 		server.WithInstructions(instructions()),
 		server.WithToolCapabilities(true),
@@ -80,6 +94,9 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		return nil, err
 	}
 	mcp.AddTools(jobTools...)
+	if opts.Ledger != nil && opts.Context != nil {
+		go s.runFollowers(opts.Context)
+	}
 	return mcp, nil
 }
 
