@@ -40,6 +40,7 @@ func (s *toolset) runFollowers(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			s.opts.Logger.Warn("job ledger: cannot list unfinished jobs", "err", err)
 		}
+		s.opts.Logger.Debug("job followers: unfinished jobs in the ledger", "count", len(jobs))
 		for _, lj := range jobs {
 			mu.Lock()
 			busy := following[lj.RequestID]
@@ -77,6 +78,7 @@ func (s *toolset) capture(ctx context.Context, id string) {
 	if !ok || finished(job.Status) {
 		return
 	}
+	s.opts.Logger.Debug("following a job until it ends", "request_id", id, "endpoint_id", job.EndpointID)
 	delay := time.Second
 	for ctx.Err() == nil {
 		st, err := s.opts.Fal.Wait(ctx, h, func(u falqueue.Update) { s.apply(id, u.Status, u.NewLogs) })

@@ -28,7 +28,7 @@ type (
 	jobListArgs struct {
 		Status     string `json:"status,omitempty" jsonschema:"enum=queued,enum=running,enum=completed,enum=failed,enum=cancelled" jsonschema_description:"Only jobs with this status."`
 		EndpointID string `json:"endpoint_id,omitempty" jsonschema_description:"Only jobs of this fal endpoint."`
-		Limit      int    `json:"limit,omitempty" jsonschema:"minimum=1,maximum=100,default=20" jsonschema_description:"At most this many jobs, newest first."`
+		Limit      int    `json:"limit,omitempty" jsonschema:"minimum=1,maximum=1000,default=20" jsonschema_description:"At most this many jobs, newest first."`
 	}
 )
 

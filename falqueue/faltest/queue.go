@@ -333,8 +333,7 @@ func (s *Server) serveQueue(w http.ResponseWriter, r *http.Request) {
 		x.json(http.StatusMethodNotAllowed, map[string]string{"detail": "Method Not Allowed"})
 		return
 	}
-	x := s.begin(w, r, "queue", op, op == OpCancel)
-	x.note(func(q *Request) { q.RequestID = id })
+	x := s.begin(w, r, "queue", op, op == OpCancel, id)
 	if !x.checkKey() {
 		return
 	}

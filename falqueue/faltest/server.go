@@ -293,11 +293,15 @@ type exchange struct {
 	fault *Fault // the fault applied to this request, if any
 }
 
-// begin logs a request. JSON bodies are read whole (and logged); file data
-// is left for the handler to stream.
-func (s *Server) begin(w http.ResponseWriter, r *http.Request, host string, op Op, readBody bool) *exchange {
+// begin logs a request (requestID: the job it addresses, if known). JSON
+// bodies are read whole (and logged); file data is left for the handler
+// to stream.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, host string, op Op, readBody bool, requestID ...string) *exchange {
 	x := &exchange{s: s, w: w, r: r}
 	req := Request{Op: op, Host: host, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone()}
+	if len(requestID) > 0 {
+		req.RequestID = requestID[0]
+	}
 	if readBody {
 		x.body, _ = io.ReadAll(io.LimitReader(r.Body, 64<<20))
 		req.Body, req.BodySize = x.body, int64(len(x.body))

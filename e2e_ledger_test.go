@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fal-video-mcp/fal-video-mcp/falqueue/faltest"
+	"github.com/fal-video-mcp/fal-video-mcp/tools"
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+const e2eKey = "e2e-key"
+
+// process is the built binary against an emulator, with a client on its
+// stdio; Kill stops it abruptly.
+type process struct {
+	cmd    *exec.Cmd
+	client *client.Client
+	stderr *lockedBuffer
+}
+
+func startProcess(t *testing.T, emu *faltest.Server, stateDir string) *process {
+	t.Helper()
+	cmd := exec.Command(binary(t))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "FAL_KEY=" + e2eKey,
+		"FAL_QUEUE_URL=" + emu.QueueURL, "FAL_REST_URL=" + emu.RestURL, "FAL_VIDEO_MCP_STATE_DIR=" + stateDir}
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	p := &process{cmd: cmd, stderr: &lockedBuffer{}}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Kill() })
+	p.client = client.NewClient(transport.NewIO(stdout, stdin, io.NopCloser(strings.NewReader(""))))
+	ctx := ctxE2E(t)
+	if err := p.client.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	if _, err := p.client.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (p *process) Kill() {
+	if p.cmd.ProcessState == nil {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+	}
+}
+
+func ctxE2E(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestAbruptStopMidWait: the server is killed while a call waits on a
+// job; a new process on the same state directory follows the job to its
+// end by itself and answers job_result without endpoint_id.
+func TestAbruptStopMidWait(t *testing.T) {
+	emu := faltest.NewServer(faltest.Options{Key: e2eKey})
+	defer emu.Close()
+	emu.SetScript("fal-ai/wan-vace-14b", faltest.Script{Manual: true,
+		Output: emu.ServeOutputFiles([]byte(`{"video":{"url":"https://x/o.mp4","content_type":"video/mp4"}}`))})
+	dir := t.TempDir()
+	first := startProcess(t, emu, dir)
+	ctx := ctxE2E(t)
+	waiting := make(chan struct{})
+	stop := emu.OnRequest(func(r faltest.Request) {
+		if r.Op == faltest.OpStream {
+			select {
+			case <-waiting:
+			default:
+				close(waiting)
+			}
+		}
+	})
+	go func() {
+		_, _, _ = callTool(ctx, first.client, "wan_vace_video", map[string]any{"prompt": "a fox", "wait_seconds": 50}, nil)
+	}()
+	<-waiting // the call is following the job
+	stop()
+	first.Kill()
+	jobs := emu.Jobs()
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs at fal", len(jobs))
+	}
+	id := jobs[0].RequestID
+
+	second := startProcess(t, emu, dir)
+	emu.ResetRequests()
+	emu.Finish(id)
+	// The new process follows the unfinished job with no tool call: wait
+	// until it has fetched the result from fal.
+	fetched := make(chan struct{})
+	stop = emu.OnRequest(func(r faltest.Request) {
+		if r.Op == faltest.OpResult && r.RequestID == id {
+			select {
+			case <-fetched:
+			default:
+				close(fetched)
+			}
+		}
+	})
+	defer stop()
+	for _, r := range emu.Requests() {
+		if r.Op == faltest.OpResult && r.RequestID == id {
+			select {
+			case <-fetched:
+			default:
+				close(fetched)
+			}
+		}
+	}
+	select {
+	case <-fetched:
+	case <-ctx.Done():
+		t.Fatalf("the restarted server never fetched the result; stderr:\n%s", second.stderr.String())
+	}
+	// Once captured, job_result answers from the ledger.
+	for {
+		res, job, err := callTool(ctx, second.client, "job_result", map[string]any{"request_id": id}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job.Status == tools.StatusCompleted && len(job.Files) == 1 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("job_result = %+v", res)
+		}
+	}
+}
+
+// TestTwoProcessesOneLedger: two server processes on one state directory
+// submit 100 jobs each, concurrently; both list all 200, and no tool
+// result mentions a locked database.
+func TestTwoProcessesOneLedger(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 jobs through two processes")
+	}
+	emu := faltest.NewServer(faltest.Options{Key: e2eKey})
+	defer emu.Close()
+	emu.SetScript("fal-ai/video-upscaler", faltest.Script{Output: emu.ServeOutputFiles([]byte(`{"video":{"url":"https://x/o.mp4"}}`))})
+	dir := t.TempDir()
+	procs := []*process{startProcess(t, emu, dir), startProcess(t, emu, dir)}
+	ctx := ctxE2E(t)
+	var wg sync.WaitGroup
+	errs := make(chan string, 400)
+	for pi, p := range procs {
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 25 {
+					res, _, err := callTool(ctx, p.client, "upscale_video", map[string]any{
+						"video_url": fmt.Sprintf("https://x/%d-%d-%d.mp4", pi, w, i), "wait_seconds": 0}, nil)
+					if err != nil {
+						errs <- err.Error()
+						continue
+					}
+					b, _ := json.Marshal(res)
+					if res.IsError || strings.Contains(strings.ToLower(string(b)), "locked") {
+						errs <- string(b)
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	for i, p := range procs {
+		res, _, err := callTool(ctx, p.client, "job_list", map[string]any{"limit": 1000}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct{ Jobs []tools.Job }
+		b, _ := json.Marshal(res.StructuredContent)
+		_ = json.Unmarshal(b, &out)
+		if len(out.Jobs) != 200 {
+			t.Errorf("process %d lists %d jobs, want 200", i, len(out.Jobs))
+		}
+		if strings.Contains(strings.ToLower(p.stderr.String()), "database is locked") {
+			t.Errorf("process %d logged a locked database:\n%s", i, p.stderr.String())
+		}
+	}
+}
