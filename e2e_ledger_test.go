@@ -202,3 +202,60 @@ func TestTwoProcessesOneLedger(t *testing.T) {
 		}
 	}
 }
+
+// TestReadOnlyStateDir: a state directory on a read-only mount (empty, or
+// holding a ledger) yields a clear message and a serving server. It needs
+// a private mount namespace (root, util-linux unshare); elsewhere it is
+// skipped.
+func TestReadOnlyStateDir(t *testing.T) {
+	if err := exec.Command("unshare", "-m", "--propagation", "private", "true").Run(); err != nil {
+		t.Skipf("no private mount namespace here (%v): cannot make a read-only mount", err)
+	}
+	withLedger := t.TempDir()
+	emu := faltest.NewServer(faltest.Options{Key: e2eKey})
+	defer emu.Close()
+	// Fill one state directory with a real ledger first.
+	p := startProcess(t, emu, withLedger)
+	if _, _, err := callTool(ctxE2E(t), p.client, "job_list", map[string]any{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	p.Kill()
+	for name, dir := range map[string]string{"empty": t.TempDir(), "with a ledger": withLedger} {
+		t.Run(name, func(t *testing.T) {
+			script := `mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && exec "$2"`
+			cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", dir, binary(t))
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "FAL_KEY=" + e2eKey,
+				"FAL_QUEUE_URL=" + emu.QueueURL, "FAL_REST_URL=" + emu.RestURL, "FAL_VIDEO_MCP_STATE_DIR=" + dir}
+			stdin, _ := cmd.StdinPipe()
+			stdout, _ := cmd.StdoutPipe()
+			stderr := &lockedBuffer{}
+			cmd.Stderr = stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+			c := client.NewClient(transport.NewIO(stdout, stdin, io.NopCloser(strings.NewReader(""))))
+			ctx := ctxE2E(t)
+			if err := c.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			init := mcp.InitializeRequest{}
+			init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+			if _, err := c.Initialize(ctx, init); err != nil {
+				t.Fatalf("the server does not serve: %v\n%s", err, stderr.String())
+			}
+			res, job, err := callTool(ctx, c, "upscale_video", map[string]any{"video_url": "https://x/i.mp4", "wait_seconds": 5}, nil)
+			if err != nil || res.IsError || job.Status != tools.StatusCompleted {
+				t.Errorf("a job on a read-only state dir = %+v %v", job, err)
+			}
+			res, _, err = callTool(ctx, c, "job_list", map[string]any{}, nil)
+			if err != nil || res.IsError {
+				t.Fatalf("job_list = %v %v", res, err)
+			}
+			txt := res.Content[0].(mcp.TextContent).Text
+			if !strings.Contains(txt, "history is unavailable") && !strings.Contains(stderr.String(), "job ledger") {
+				t.Errorf("nothing says the ledger cannot be written:\njob_list: %s\nstderr: %s", txt, stderr.String())
+			}
+		})
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -222,13 +223,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	led, ledgerProblem := openLedger(ctx, cfg, getenv, log)
+	var background sync.WaitGroup
 	if led != nil {
+		// Runs last: after the followers have stopped writing.
 		defer led.Close()
 	}
 
 	srv, err := tools.NewServer(tools.Options{Version: versionString(), Fal: fal, Logger: log,
 		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey,
-		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx})
+		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx, Background: &background})
 	if err != nil {
 		log.Error("cannot build the tools", "err", err)
 		return 1
@@ -238,6 +241,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	stdio := server.NewStdioServer(srv)
 	stdio.SetErrorLogger(slog.NewLogLogger(log.Handler(), slog.LevelError))
 	err = stdio.Listen(ctx, stdin, stdout)
+	stop() // stdin closed or a signal: stop the followers, then the ledger
+	background.Wait()
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, io.EOF):
 		log.Info("stopped")

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
@@ -53,6 +54,9 @@ type Options struct {
 	Context context.Context
 	// OnJobEnd, if set, is called once when a job this server follows ends.
 	OnJobEnd func(Job)
+	// Background, if set, counts the followers' goroutine: wait on it
+	// after Context ends and before closing the Ledger.
+	Background *sync.WaitGroup
 }
 
 // toolset is the state the tools of one MCP server share.
@@ -95,7 +99,15 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 	}
 	mcp.AddTools(jobTools...)
 	if opts.Ledger != nil && opts.Context != nil {
-		go s.runFollowers(opts.Context)
+		if opts.Background != nil {
+			opts.Background.Add(1)
+		}
+		go func() {
+			if opts.Background != nil {
+				defer opts.Background.Done()
+			}
+			s.runFollowers(opts.Context)
+		}()
 	}
 	return mcp, nil
 }
