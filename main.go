@@ -150,13 +150,6 @@ func startEmulator() *faltest.Server {
 // stops the server: it says why on stderr and serves without history.
 func openLedger(ctx context.Context, cfg config, getenv func(string) string, log *slog.Logger) (*ledger.Ledger, string) {
 	dir := cfg.stateDir
-	if dir == "" && cfg.dryRun {
-		tmp, err := os.MkdirTemp("", "fal-video-mcp-dry-run-")
-		if err != nil {
-			return nil, err.Error()
-		}
-		dir = tmp
-	}
 	if dir == "" {
 		var err error
 		if dir, err = ledger.DefaultDir(getenv); err != nil {
@@ -222,6 +215,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.stateDir == "" && cfg.dryRun {
+		// Dry-run jobs are make-believe: keep them out of the user's
+		// history, in a ledger that goes away with the process.
+		tmp, err := os.MkdirTemp("", "fal-video-mcp-dry-run-")
+		if err != nil {
+			log.Error("cannot create a temporary state directory", "err", err)
+			return 1
+		}
+		defer os.RemoveAll(tmp)
+		cfg.stateDir = tmp
+	}
 	led, ledgerProblem := openLedger(ctx, cfg, getenv, log)
 	var background sync.WaitGroup
 	if led != nil {
