@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ import (
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
 	"github.com/fal-video-mcp/fal-video-mcp/tools"
 	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/localfile"
 	"github.com/lmittmann/tint"
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -49,6 +51,8 @@ type config struct {
 	maxWait        time.Duration
 	dryRun         bool
 	stateDir       string
+	allowDirs      []string
+	maxUpload      int64
 	showVersion    bool
 }
 
@@ -82,6 +86,13 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	dryRunEnv, dryRunErr := strconv.ParseBool(def(envFlag{env: "FAL_VIDEO_MCP_DRY_RUN"}, "false"))
 	fs.BoolVar(&cfg.dryRun, "dry-run", dryRunEnv, "run against an offline fal emulator on 127.0.0.1: no key, no cost (env FAL_VIDEO_MCP_DRY_RUN=1)")
 	str(&cfg.stateDir, envFlag{"state-dir", "FAL_VIDEO_MCP_STATE_DIR", "where the job ledger lives (default $XDG_STATE_HOME/fal-video-mcp or ~/.local/state/fal-video-mcp; a temporary one in dry-run)"}, "")
+	if env := getenv("FAL_VIDEO_MCP_ALLOW_DIRS"); env != "" {
+		cfg.allowDirs = filepath.SplitList(env)
+	}
+	fs.Func("allow-dir", "a folder whose files media inputs may read and upload (repeatable; env FAL_VIDEO_MCP_ALLOW_DIRS, colon-separated)",
+		func(v string) error { cfg.allowDirs = append(cfg.allowDirs, v); return nil })
+	var maxUpload string
+	str(&maxUpload, envFlag{"max-upload-size", "FAL_VIDEO_MCP_MAX_UPLOAD_SIZE", "the largest local file that may be uploaded (e.g. 2GiB, 500MiB)"}, "2GiB")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `%s %s — an MCP server for fal.ai's video-to-video models.
@@ -109,6 +120,9 @@ Flags:
 		return cfg, fmt.Errorf("--request-timeout %q: want a positive duration such as 60s", timeout)
 	}
 	cfg.requestTimeout = d
+	if cfg.maxUpload, err = parseSize(maxUpload); err != nil {
+		return cfg, fmt.Errorf("--max-upload-size %q: %v", maxUpload, err)
+	}
 	if cfg.maxWait, err = time.ParseDuration(maxWait); err != nil || cfg.maxWait < time.Second {
 		return cfg, fmt.Errorf("--max-wait %q: want a duration of at least 1s, such as 50s", maxWait)
 	}
@@ -144,6 +158,27 @@ func startEmulator() *faltest.Server {
 		})
 	}
 	return emu
+}
+
+// parseSize reads a byte count: a number with an optional KiB, MiB, GiB
+// (or KB, MB, GB) suffix.
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		n      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(rest), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("want a positive size such as 2GiB or 500MiB")
+	}
+	return n * mult, nil
 }
 
 // openLedger opens the job ledger. A ledger that cannot be used never
@@ -233,7 +268,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		defer led.Close()
 	}
 
-	srv, err := tools.NewServer(tools.Options{Version: versionString(), Fal: fal, Logger: log,
+	files, err := localfile.NewPolicy(cfg.allowDirs, cfg.maxUpload)
+	if err != nil {
+		log.Error("bad --allow-dir", "err", err)
+		return 2
+	}
+	srv, err := tools.NewServer(tools.Options{Version: versionString(), Fal: fal, Logger: log, Files: files,
 		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey,
 		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx, Background: &background})
 	if err != nil {

@@ -6,7 +6,7 @@ package schemas
 // Required flags, every range and the motions values come from
 // fal-endpoints.json (the seed gives none of them).
 type AnimateDiffVideoToVideoInput struct {
-	VideoURL          string   `json:"video_url" jsonschema:"required" jsonschema_description:"URL of the video."`
+	VideoURL          string   `json:"video_url" fal:"media" jsonschema:"required" jsonschema_description:"URL of the video."`
 	FirstNSeconds     *int     `json:"first_n_seconds,omitempty" jsonschema:"minimum=2,maximum=12,default=3" jsonschema_description:"The first N number of seconds of video to animate."`
 	Prompt            string   `json:"prompt" jsonschema:"required" jsonschema_description:"The prompt to use for generating the image. Be as descriptive as possible for best results."`
 	NegativePrompt    *string  `json:"negative_prompt,omitempty" jsonschema:"default=(bad quality\\, worst quality:1.2)\\, ugly faces\\, bad anime" jsonschema_description:"The negative prompt to use: details you don't want in the image, such as colors, objects, scenery and small details (e.g. moustache, blurry, low resolution)."`

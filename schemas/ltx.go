@@ -55,7 +55,7 @@ type LoRAWeight struct {
 // names the type; every field, range and the multiple-of-8 rule come from
 // fal-endpoints.json.
 type LTXImageConditioningInput struct {
-	ImageURL      string   `json:"image_url" jsonschema:"required" jsonschema_description:"URL of image to use as conditioning."`
+	ImageURL      string   `json:"image_url" fal:"media" jsonschema:"required" jsonschema_description:"URL of image to use as conditioning."`
 	StartFrameNum *int     `json:"start_frame_num,omitempty" jsonschema:"minimum=0,maximum=160,multipleOf=8,default=0" jsonschema_description:"Frame number of the image from which the conditioning starts. Must be a multiple of 8 and below num_frames."`
 	Strength      *float64 `json:"strength,omitempty" jsonschema:"minimum=0,maximum=1,default=1" jsonschema_description:"Strength of the conditioning. 0.0 means no conditioning, 1.0 means full conditioning."`
 }
@@ -64,7 +64,7 @@ type LTXImageConditioningInput struct {
 // names the type; every field, range and the multiple-of-8 rule come from
 // fal-endpoints.json.
 type LTXVideoConditioningInput struct {
-	VideoURL         string   `json:"video_url" jsonschema:"required" jsonschema_description:"URL of video to use as conditioning."`
+	VideoURL         string   `json:"video_url" fal:"media" jsonschema:"required" jsonschema_description:"URL of video to use as conditioning."`
 	ConditioningType *string  `json:"conditioning_type,omitempty" jsonschema:"enum=rgb,enum=depth,enum=pose,enum=canny,default=rgb" jsonschema_description:"Type of conditioning this video provides. This ensures in-context LoRA weights are applied correctly and selects the preprocessing pipeline, when enabled."`
 	Preprocess       *bool    `json:"preprocess,omitempty" jsonschema:"default=false" jsonschema_description:"Whether to preprocess the video to match the conditioning type. A no-op for rgb conditioning."`
 	StartFrameNum    *int     `json:"start_frame_num,omitempty" jsonschema:"minimum=0,maximum=160,multipleOf=8,default=0" jsonschema_description:"Frame number of the video from which the conditioning starts. Must be a multiple of 8 and below num_frames."`

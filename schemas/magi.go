@@ -5,7 +5,7 @@ type MAGIExtendVideoInput struct {
 	// prompt and video_url are required per fal-endpoints.json (the seed is
 	// silent); the seed's example sends an empty prompt, which is allowed.
 	Prompt    string `json:"prompt" jsonschema:"required" jsonschema_description:"The text prompt to guide video generation."`
-	VideoURL  string `json:"video_url" jsonschema:"required" jsonschema_description:"URL of the input video to represent the beginning of the video. If the input video does not match the chosen aspect ratio, it is resized and center cropped."`
+	VideoURL  string `json:"video_url" fal:"media" jsonschema:"required" jsonschema_description:"URL of the input video to represent the beginning of the video. If the input video does not match the chosen aspect ratio, it is resized and center cropped."`
 	NumFrames *int   `json:"num_frames,omitempty" jsonschema:"minimum=96,maximum=192,default=96" jsonschema_description:"Number of frames to generate. Must be between 96 and 192 (inclusive). Each additional 24 frames beyond 96 incurs an additional billing unit."`
 	// Minimum 0 per fal-endpoints.json (the seed states none).
 	StartFrame *int    `json:"start_frame,omitempty" jsonschema:"minimum=0" jsonschema_description:"The frame to begin the generation from; the frames before it are kept unchanged as the prefix video, followed by the generated frames. The default is 32 frames before the end of the video, which gives optimal results."`

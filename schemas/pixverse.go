@@ -3,8 +3,8 @@ package schemas
 // PixverseLipsyncInput is the input of fal-ai/pixverse/lipsync.
 type PixverseLipsyncInput struct {
 	// Required per fal-endpoints.json (the seed is silent).
-	VideoURL string  `json:"video_url" jsonschema:"required" jsonschema_description:"URL of the input video."`
-	AudioURL *string `json:"audio_url,omitempty" jsonschema_description:"URL of the input audio. If not provided, TTS of text will be used. Give audio_url or text."`
+	VideoURL string  `json:"video_url" fal:"media" jsonschema:"required" jsonschema_description:"URL of the input video."`
+	AudioURL *string `json:"audio_url,omitempty" fal:"media" jsonschema_description:"URL of the input audio. If not provided, TTS of text will be used. Give audio_url or text."`
 	VoiceID  *string `json:"voice_id,omitempty" jsonschema:"enum=Emily,enum=James,enum=Isabella,enum=Liam,enum=Chloe,enum=Adrian,enum=Harper,enum=Ava,enum=Sophia,enum=Julia,enum=Mason,enum=Jack,enum=Oliver,enum=Ethan,enum=Auto,default=Auto" jsonschema_description:"Voice to use for TTS when audio_url is not provided."`
 	Text     *string `json:"text,omitempty" jsonschema_description:"Text content for TTS when audio_url is not provided. Give audio_url or text."`
 }
@@ -29,7 +29,7 @@ type PixverseLipsyncOutput struct {
 // PixverseExtendFastInput is the input of fal-ai/pixverse/extend/fast.
 type PixverseExtendFastInput struct {
 	// video_url and prompt are required per fal-endpoints.json (the seed is silent).
-	VideoURL       string  `json:"video_url" jsonschema:"required" jsonschema_description:"URL of the input video to extend."`
+	VideoURL       string  `json:"video_url" fal:"media" jsonschema:"required" jsonschema_description:"URL of the input video to extend."`
 	Prompt         string  `json:"prompt" jsonschema:"required" jsonschema_description:"Prompt describing how to extend the video."`
 	NegativePrompt *string `json:"negative_prompt,omitempty" jsonschema:"default=" jsonschema_description:"Negative prompt to be used for the generation."`
 	// Enum from the seed (with "day"); fal's schema lists clay instead of day.

@@ -28,10 +28,10 @@ type WanVACEInput struct {
 	// Range 1–10 per fal-endpoints.json (the seed states none).
 	GuidanceScale *float64 `json:"guidance_scale,omitempty" jsonschema:"minimum=1,maximum=10,default=5" jsonschema_description:"Guidance scale for classifier-free guidance. Higher values encourage the model to generate images closely related to the text prompt."`
 	// Optional on this all-task endpoint per fal-endpoints.json.
-	VideoURL     *string  `json:"video_url,omitempty" jsonschema_description:"URL to the source video file. If provided, the model will use this video as a reference."`
-	MaskVideoURL *string  `json:"mask_video_url,omitempty" jsonschema_description:"URL to the source mask file. If provided, the model will use this mask as a reference."`
-	MaskImageURL *string  `json:"mask_image_url,omitempty" jsonschema_description:"URL to the guiding mask file. If provided, the model will use this mask as a reference to create masked video. If provided, mask_video_url will be ignored."`
-	RefImageURLs []string `json:"ref_image_urls,omitzero" jsonschema_description:"URLs to source reference images. If provided, the model will use these images as reference."`
+	VideoURL     *string  `json:"video_url,omitempty" fal:"media" jsonschema_description:"URL to the source video file. If provided, the model will use this video as a reference."`
+	MaskVideoURL *string  `json:"mask_video_url,omitempty" fal:"media" jsonschema_description:"URL to the source mask file. If provided, the model will use this mask as a reference."`
+	MaskImageURL *string  `json:"mask_image_url,omitempty" fal:"media" jsonschema_description:"URL to the guiding mask file. If provided, the model will use this mask as a reference to create masked video. If provided, mask_video_url will be ignored."`
+	RefImageURLs []string `json:"ref_image_urls,omitzero" fal:"media" jsonschema_description:"URLs to source reference images. If provided, the model will use these images as reference."`
 	// Default false per fal-endpoints.json (the seed states none; its example sends true).
 	EnableSafetyChecker *bool `json:"enable_safety_checker,omitempty" jsonschema:"default=false" jsonschema_description:"If set to true, the safety checker will be enabled."`
 	// Default false per fal-endpoints.json (the seed states none).

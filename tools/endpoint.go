@@ -21,6 +21,7 @@ type endpointTool struct {
 	row       schemas.Endpoint
 	tool      mcp.Tool
 	validator *validator
+	media     []string // paths of the media fields, for local files
 }
 
 const waitProperty = "wait_seconds"
@@ -57,7 +58,7 @@ func (s *toolset) newEndpointTool(row schemas.Endpoint) (*endpointTool, error) {
 		tool: mcp.Tool{
 			Name:            row.Tool,
 			Title:           row.Title,
-			Description:     endpointDescription(row, s.opts.MaxWait),
+			Description:     endpointDescription(row, s.opts.MaxWait, schemas.MediaPaths(row.Input)),
 			RawInputSchema:  in,
 			RawOutputSchema: out,
 			Annotations: mcp.ToolAnnotation{
@@ -69,6 +70,7 @@ func (s *toolset) newEndpointTool(row schemas.Endpoint) (*endpointTool, error) {
 			},
 		},
 		validator: v,
+		media:     schemas.MediaPaths(row.Input),
 	}, nil
 }
 
@@ -82,17 +84,19 @@ func waitSchema(max time.Duration, what string) map[string]any {
 	}
 }
 
-func endpointDescription(row schemas.Endpoint, maxWait time.Duration) string {
+func endpointDescription(row schemas.Endpoint, maxWait time.Duration, media []string) string {
+	fields := strings.ReplaceAll(strings.Join(media, ", "), "[]", "")
 	return fmt.Sprintf(`%s
 
 Runs the fal endpoint %s on fal's queue; the job costs money on the user's fal account and can take minutes.
-The call waits up to wait_seconds (default %d, at most %d) and returns the job: if its status is still queued or running, call job_status with the request_id (and wait_seconds) until it ends, then job_result for the output video. Do not submit again to "retry" a job that is still running.`,
-		strings.TrimSpace(row.Purpose), row.ID, int(min(DefaultWait, maxWait)/time.Second), int(maxWait/time.Second))
+The call waits up to wait_seconds (default %d, at most %d) and returns the job: if its status is still queued or running, call job_status with the request_id (and wait_seconds) until it ends, then job_result for the output video. Do not submit again to "retry" a job that is still running.
+Media fields (%s) take an https URL, a data URI, or an absolute local path / file:// URL inside the folders the user allowed, which is uploaded to fal first.`,
+		strings.TrimSpace(row.Purpose), row.ID, int(min(DefaultWait, maxWait)/time.Second), int(maxWait/time.Second), fields)
 }
 
 // handle validates, submits, and waits for the job.
 func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	input, wait, err := et.parse(req)
+	args, input, wait, err := et.parse(req)
 	if err != nil {
 		return mcp.NewToolResultError(fmt.Sprintf("%s: %v\nNothing was sent to fal.", et.row.Tool, err)), nil
 	}
@@ -100,6 +104,12 @@ func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*m
 	if s.opts.NoKey {
 		return mcp.NewToolResultError("no fal key is set, so nothing was submitted: set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) " +
 			"in the server's environment, or start it with --dry-run to try the tools offline."), nil
+	}
+	if err := s.uploads.resolveMedia(ctx, args, et.media); err != nil {
+		return mcp.NewToolResultError(fmt.Sprintf("%s: %v\nNothing was submitted.", et.row.Tool, err)), nil
+	}
+	if input, err = et.decode(args); err != nil {
+		return mcp.NewToolResultError(fmt.Sprintf("%s: %v\nNothing was submitted.", et.row.Tool, err)), nil
 	}
 	h, err := s.opts.Fal.Submit(ctx, et.row.ID, input, falqueue.SubmitOptions{})
 	if err != nil {
@@ -118,27 +128,25 @@ func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*m
 }
 
 // parse validates the arguments against the advertised schema, then the
-// endpoint's cross-field rules, and returns the input and the wait.
-func (et *endpointTool) parse(req mcp.CallToolRequest) (any, time.Duration, error) {
+// endpoint's cross-field rules, and returns them (without wait_seconds),
+// the input and the wait.
+func (et *endpointTool) parse(req mcp.CallToolRequest) (map[string]any, any, time.Duration, error) {
 	args := req.GetArguments()
 	if args == nil {
 		args = map[string]any{}
 	}
 	raw, err := json.Marshal(args)
 	if err != nil {
-		return nil, 0, fmt.Errorf("arguments do not encode as JSON: %v", err)
+		return nil, nil, 0, fmt.Errorf("arguments do not encode as JSON: %v", err)
 	}
 	if err := et.validator.check(raw); err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	wait := et.s.waitFrom(args)
 	delete(args, waitProperty)
-	raw, _ = json.Marshal(args)
-	input := et.row.NewInput()
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(input); err != nil {
-		return nil, 0, fmt.Errorf("arguments: %v", err)
+	input, err := et.decode(args)
+	if err != nil {
+		return nil, nil, 0, err
 	}
 	if err := schemas.Check(input); err != nil {
 		var msgs []string
@@ -148,9 +156,21 @@ func (et *endpointTool) parse(req mcp.CallToolRequest) (any, time.Duration, erro
 		if len(msgs) == 0 {
 			msgs = []string{err.Error()}
 		}
-		return nil, 0, fmt.Errorf("invalid arguments:\n- %s", strings.Join(msgs, "\n- "))
+		return nil, nil, 0, fmt.Errorf("invalid arguments:\n- %s", strings.Join(msgs, "\n- "))
 	}
-	return input, wait, nil
+	return args, input, wait, nil
+}
+
+// decode turns arguments into the endpoint's input struct.
+func (et *endpointTool) decode(args map[string]any) (any, error) {
+	raw, _ := json.Marshal(args)
+	input := et.row.NewInput()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(input); err != nil {
+		return nil, fmt.Errorf("arguments: %v", err)
+	}
+	return input, nil
 }
 
 // waitFrom reads wait_seconds (default 20 s), capped by the server's max.

@@ -15,6 +15,7 @@ import (
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
 	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/localfile"
 	"github.com/mark3labs/mcp-go/server"
 )
 
@@ -54,6 +55,10 @@ type Options struct {
 	Context context.Context
 	// OnJobEnd, if set, is called once when a job this server follows ends.
 	OnJobEnd func(Job)
+	// Files decides which local files media inputs and upload_file may
+	// read. Nil allows none (a local path gets an error saying how to
+	// allow a folder).
+	Files *localfile.Policy
 	// Background, if set, counts the followers' goroutine: wait on it
 	// after Context ends and before closing the Ledger.
 	Background *sync.WaitGroup
@@ -65,6 +70,7 @@ type toolset struct {
 	jobs      *jobStore
 	endpoints map[string]*endpointTool // by endpoint id
 	wake      chan struct{}            // a new job to follow
+	uploads   *uploads
 }
 
 // NewServer builds the MCP server with every tool registered. A tool whose
@@ -79,6 +85,11 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 	}
 	s := &toolset{opts: opts, endpoints: map[string]*endpointTool{}, wake: make(chan struct{}, 1)}
 	s.jobs = newJobStore(opts.Ledger, opts.Logger, opts.OnJobEnd)
+	if opts.Files == nil {
+		opts.Files, _ = localfile.NewPolicy(nil, 0)
+		s.opts.Files = opts.Files
+	}
+	s.uploads = &uploads{policy: opts.Files, fal: opts.Fal, done: map[uploadKey]uploaded{}}
 	mcp := server.NewMCPServer(Name, opts.Version,
 		server.WithInstructions(instructions()),
 		server.WithToolCapabilities(true),
@@ -98,6 +109,11 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		return nil, err
 	}
 	mcp.AddTools(jobTools...)
+	upload, err := s.uploadTool()
+	if err != nil {
+		return nil, err
+	}
+	mcp.AddTools(upload)
 	if opts.Ledger != nil && opts.Context != nil {
 		if opts.Background != nil {
 			opts.Background.Add(1)

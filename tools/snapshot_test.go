@@ -67,14 +67,15 @@ func TestAnnotations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Tools) != 14 {
-		t.Errorf("%d tools, want 10 endpoint tools and 4 job tools", len(res.Tools))
+	if len(res.Tools) != 15 {
+		t.Errorf("%d tools, want 10 endpoint tools, 4 job tools and upload_file", len(res.Tools))
 	}
 	want := map[string][4]bool{ // read-only, destructive, idempotent, open-world
-		"job_status": {true, false, true, true},
-		"job_result": {true, false, true, true},
-		"job_list":   {true, false, true, true},
-		"job_cancel": {false, true, true, true},
+		"job_status":  {true, false, true, true},
+		"job_result":  {true, false, true, true},
+		"job_list":    {true, false, true, true},
+		"job_cancel":  {false, true, true, true},
+		"upload_file": {false, false, true, true},
 	}
 	for _, tool := range res.Tools {
 		a := tool.Annotations

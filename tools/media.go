@@ -1,0 +1,126 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/localfile"
+)
+
+// uploads turns local files given as media inputs into fal CDN URLs, each
+// file once: a file already uploaded (same path, size and modification
+// time) reuses its URL.
+type uploads struct {
+	policy *localfile.Policy
+	fal    *falqueue.Client
+	mu     sync.Mutex
+	done   map[uploadKey]uploaded
+}
+
+type uploadKey struct {
+	path    string
+	size    int64
+	modTime int64
+}
+
+type uploaded struct {
+	URL         string `json:"url" jsonschema:"required" jsonschema_description:"The file's URL on fal's CDN."`
+	ContentType string `json:"content_type" jsonschema:"required"`
+	Size        int64  `json:"size" jsonschema:"required" jsonschema_description:"Bytes."`
+}
+
+// upload uploads a local file (an absolute path or a file: URL) that the
+// policy allows, or returns the URL of its earlier upload.
+func (u *uploads) upload(ctx context.Context, name string) (uploaded, error) {
+	f, err := u.policy.Open(name)
+	if err != nil {
+		return uploaded{}, err
+	}
+	defer f.Close()
+	key := uploadKey{f.Path, f.Size, f.ModTime}
+	u.mu.Lock()
+	prev, ok := u.done[key]
+	u.mu.Unlock()
+	if ok {
+		return prev, nil
+	}
+	url, err := u.fal.Upload(ctx, f.File, f.Size, falqueue.UploadOptions{ContentType: f.ContentType, FileName: baseName(f.Path)})
+	if err != nil {
+		return uploaded{}, fmt.Errorf("uploading %s to fal: %w", name, err)
+	}
+	up := uploaded{URL: url, ContentType: f.ContentType, Size: f.Size}
+	u.mu.Lock()
+	u.done[key] = up
+	u.mu.Unlock()
+	return up, nil
+}
+
+func baseName(p string) string { return p[strings.LastIndex(p, "/")+1:] }
+
+// resolveMedia replaces every local file among args' media fields (paths
+// such as "video_url", "ref_image_urls[]", "images[].image_url") with the
+// URL of its upload. https URLs and data URIs pass through as they are.
+func (u *uploads) resolveMedia(ctx context.Context, args map[string]any, paths []string) error {
+	for _, p := range paths {
+		if err := u.resolvePath(ctx, args, strings.Split(p, "."), p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (u *uploads) resolvePath(ctx context.Context, obj map[string]any, segs []string, field string) error {
+	name, list := strings.CutSuffix(segs[0], "[]")
+	v, ok := obj[name]
+	if !ok || v == nil {
+		return nil
+	}
+	if len(segs) > 1 { // a list of objects, or an object
+		items, isList := v.([]any)
+		if !isList {
+			items = []any{v}
+		}
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				if err := u.resolvePath(ctx, m, segs[1:], field); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	replace := func(s string) (string, error) {
+		if !localfile.IsLocal(s) {
+			return s, nil
+		}
+		up, err := u.upload(ctx, s)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", strings.ReplaceAll(field, "[]", ""), err)
+		}
+		return up.URL, nil
+	}
+	if list {
+		items, _ := v.([]any)
+		for i, it := range items {
+			if s, ok := it.(string); ok {
+				r, err := replace(s)
+				if err != nil {
+					return err
+				}
+				items[i] = r
+			}
+		}
+		return nil
+	}
+	if s, ok := v.(string); ok {
+		r, err := replace(s)
+		if err != nil {
+			return err
+		}
+		obj[name] = r
+	}
+	return nil
+}
