@@ -53,6 +53,8 @@ type config struct {
 	stateDir       string
 	allowDirs      []string
 	maxUpload      int64
+	outputDir      string
+	download       bool
 	showVersion    bool
 }
 
@@ -93,6 +95,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		func(v string) error { cfg.allowDirs = append(cfg.allowDirs, v); return nil })
 	var maxUpload string
 	str(&maxUpload, envFlag{"max-upload-size", "FAL_VIDEO_MCP_MAX_UPLOAD_SIZE", "the largest local file that may be uploaded (e.g. 2GiB, 500MiB)"}, "2GiB")
+	str(&cfg.outputDir, envFlag{"output-dir", "FAL_VIDEO_MCP_OUTPUT_DIR", "where job_result saves output files (default a fal-video-mcp folder in ~/Downloads, else in your home)"}, "")
+	downloadEnv, downloadErr := strconv.ParseBool(def(envFlag{env: "FAL_VIDEO_MCP_DOWNLOAD"}, "false"))
+	fs.BoolVar(&cfg.download, "download", downloadEnv, "save every finished job's output files into the output folder (env FAL_VIDEO_MCP_DOWNLOAD=1)")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `%s %s — an MCP server for fal.ai's video-to-video models.
@@ -125,6 +130,22 @@ Flags:
 	}
 	if cfg.maxWait, err = time.ParseDuration(maxWait); err != nil || cfg.maxWait < time.Second {
 		return cfg, fmt.Errorf("--max-wait %q: want a duration of at least 1s, such as 50s", maxWait)
+	}
+	if downloadErr != nil {
+		return cfg, fmt.Errorf("FAL_VIDEO_MCP_DOWNLOAD=%q: want 1, 0, true or false", getenv("FAL_VIDEO_MCP_DOWNLOAD"))
+	}
+	if cfg.outputDir == "" {
+		home := getenv("HOME")
+		if home == "" {
+			home, _ = os.UserHomeDir()
+		}
+		if home == "" {
+			home = os.TempDir()
+		}
+		cfg.outputDir = filepath.Join(home, "fal-video-mcp")
+		if fi, err := os.Stat(filepath.Join(home, "Downloads")); err == nil && fi.IsDir() {
+			cfg.outputDir = filepath.Join(home, "Downloads", "fal-video-mcp")
+		}
 	}
 	if dryRunErr != nil {
 		return cfg, fmt.Errorf("FAL_VIDEO_MCP_DRY_RUN=%q: want 1, 0, true or false", getenv("FAL_VIDEO_MCP_DRY_RUN"))
@@ -273,7 +294,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		log.Error("bad --allow-dir", "err", err)
 		return 2
 	}
+	output, err := localfile.NewOutputDir(cfg.outputDir)
+	if err != nil {
+		log.Error("bad --output-dir", "err", err)
+		return 2
+	}
 	srv, err := tools.NewServer(tools.Options{Version: versionString(), Fal: fal, Logger: log, Files: files,
+		Output: output, DownloadAlways: cfg.download,
 		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey,
 		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx, Background: &background})
 	if err != nil {

@@ -83,8 +83,10 @@ func (s *toolset) capture(ctx context.Context, id string) {
 	for ctx.Err() == nil {
 		st, err := s.opts.Fal.Wait(ctx, h, func(u falqueue.Update) { s.apply(id, u.Status, u.NewLogs) })
 		if err == nil {
-			s.finish(ctx, h, st)
-			return
+			if job := s.finish(ctx, h, st); finished(job.Status) || ctx.Err() != nil {
+				return
+			}
+			err = errors.New("the job ended but its output could not be fetched")
 		}
 		if errors.Is(err, falqueue.ErrNotFound) {
 			s.jobs.update(id, func(j *Job, _ *[]string) {

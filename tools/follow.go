@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
@@ -30,6 +31,10 @@ func (s *toolset) follow(ctx context.Context, req mcp.CallToolRequest, h *falque
 		return s.finish(ctx, h, st)
 	case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded):
 		job, _, _ := s.jobs.get(h.RequestID)
+		return job
+	case errors.Is(err, falqueue.ErrNotFound):
+		job, _, _ := s.jobs.get(h.RequestID)
+		job.Next = statusError(h.RequestID, h.EndpointID, err).Error()
 		return job
 	default:
 		s.opts.Logger.Warn("following a job failed", "request_id", h.RequestID, "err", err)
@@ -82,8 +87,25 @@ func (s *toolset) applyWindow(id string, st *falqueue.Status) Job {
 
 // finish records a job that has ended: its output (decoded into the
 // endpoint's output type) and files, or fal's error verbatim.
+//
+// A job fal reports as ended well whose output cannot be read just now (a
+// dropped connection, the call cancelled, a key or rate-limit problem) has
+// not ended here: recording it as failed would be final and wrong. It is
+// returned as it stands, with a hint to fetch the result again; callers
+// tell the two apart with finished(job.Status).
 func (s *toolset) finish(ctx context.Context, h *falqueue.Handle, st *falqueue.Status) Job {
 	res, resErr := s.opts.Fal.Result(ctx, h)
+	if resErr != nil && !st.Failed() && !jobFailure(resErr) {
+		level := slog.LevelWarn
+		if ctx.Err() != nil {
+			level = slog.LevelDebug
+		}
+		s.opts.Logger.Log(ctx, level, "could not fetch a finished job's output", "request_id", h.RequestID, "err", resErr)
+		job, _, _ := s.jobs.get(h.RequestID)
+		job.Next = fmt.Sprintf(`fal reports the job finished, but its output could not be fetched just now (%v): call job_result with {"request_id": %q}`,
+			resErr, h.RequestID)
+		return job
+	}
 	now := time.Now().UTC()
 	return s.jobs.update(h.RequestID, func(j *Job, logs *[]string) {
 		j.QueuePosition, j.CompletedAt = nil, &now
@@ -101,9 +123,27 @@ func (s *toolset) finish(ctx context.Context, h *falqueue.Handle, st *falqueue.S
 	})
 }
 
+// jobFailure reports whether an error of Result is the job's own answer —
+// fal replays a failed model's status and body (§4.4) — rather than a
+// failure to read the answer.
+func jobFailure(err error) bool {
+	var ae *falqueue.APIError
+	switch {
+	case !errors.As(err, &ae):
+		return false // transport, context, an answer that is not JSON
+	case errors.Is(err, falqueue.ErrUnauthorized), errors.Is(err, falqueue.ErrRateLimited):
+		return false // about the key or the account, not the job
+	case ae.StatusCode >= 502 && ae.StatusCode <= 504 && len(ae.Body) == 0:
+		return false // the ingress's page: the model's answers are JSON
+	}
+	return true
+}
+
 // decodeOutput keeps the output as the endpoint's output struct describes
-// it, so the result matches the tool's output schema; an endpoint outside
-// the catalog keeps fal's JSON as it is.
+// it, so the result matches the tool's output schema; an output the struct
+// cannot hold (a seed beyond int64, a field of a surprising type) is pruned
+// to the schema instead. An endpoint outside the catalog keeps fal's JSON
+// as it is.
 func decodeOutput(endpointID string, data json.RawMessage) json.RawMessage {
 	row, ok := schemas.Lookup(endpointID)
 	if !ok {
@@ -111,7 +151,7 @@ func decodeOutput(endpointID string, data json.RawMessage) json.RawMessage {
 	}
 	out := row.NewOutput()
 	if err := json.Unmarshal(data, out); err != nil {
-		return data
+		return conformOutput(data, row.Output)
 	}
 	b, err := json.Marshal(out)
 	if err != nil {

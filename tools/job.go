@@ -3,6 +3,8 @@ package tools
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -50,6 +52,7 @@ type OutputFile struct {
 	ContentType string `json:"content_type,omitempty"`
 	FileName    string `json:"file_name,omitempty"`
 	FileSize    *int64 `json:"file_size,omitempty"`
+	LocalPath   string `json:"local_path,omitempty" jsonschema_description:"Where the file was saved, when job_result downloaded it."`
 }
 
 // recentLogs is how many log lines a Job carries.
@@ -123,6 +126,10 @@ func (j *Job) toolResult(isError bool) *mcp.CallToolResult {
 			name = f.URL[strings.LastIndex(f.URL, "/")+1:]
 		}
 		content = append(content, mcp.NewResourceLink(f.URL, name, "output of "+j.Tool+" job "+j.RequestID, f.ContentType))
+		if f.LocalPath != "" {
+			content = append(content, mcp.NewResourceLink((&url.URL{Scheme: "file", Path: f.LocalPath}).String(),
+				filepath.Base(f.LocalPath), "saved output of "+j.Tool+" job "+j.RequestID, f.ContentType))
+		}
 	}
 	return &mcp.CallToolResult{Content: content, StructuredContent: j, IsError: isError}
 }

@@ -25,6 +25,10 @@ type (
 		jobRef
 		WaitSeconds *int `json:"wait_seconds,omitempty"`
 	}
+	jobResultArgs struct {
+		jobRef
+		Download *bool `json:"download,omitempty" jsonschema_description:"Also save every output file into the server's output folder and return the local paths."`
+	}
 	jobListArgs struct {
 		Status     string `json:"status,omitempty" jsonschema:"enum=queued,enum=running,enum=completed,enum=failed,enum=cancelled" jsonschema_description:"Only jobs with this status."`
 		EndpointID string `json:"endpoint_id,omitempty" jsonschema_description:"Only jobs of this fal endpoint."`
@@ -45,7 +49,7 @@ func (s *toolset) jobTools() ([]server.ServerTool, error) {
 	specs := []jobToolSpec{
 		{name: "job_status", title: "Job status", readOnly: true, args: reflect.TypeFor[jobStatusArgs](), output: one, handle: (*toolset).jobStatus,
 			description: "Returns a fal job as it stands: status (queued, running, completed, failed, cancelled), queue position, recent logs, and the output once completed. With wait_seconds it follows fal's status stream and returns as soon as the job ends, or when the wait is over."},
-		{name: "job_result", title: "Job result", readOnly: true, args: reflect.TypeFor[jobRef](), output: one, handle: (*toolset).jobResult,
+		{name: "job_result", title: "Job result", readOnly: true, args: reflect.TypeFor[jobResultArgs](), output: one, handle: (*toolset).jobResult,
 			description: "Returns the output of a finished fal job: the endpoint's result and every output file (url, content type, name, size). A failed job is an error carrying fal's detail; a job still running is an error that says to call job_status with wait_seconds."},
 		{name: "job_cancel", title: "Cancel job", destructive: true, args: reflect.TypeFor[jobRef](), output: one, handle: (*toolset).jobCancel,
 			description: "Asks fal to cancel a job: a queued job is removed; a running one is asked to stop (the model may still finish). Returns the job as it stands after the request."},
@@ -120,8 +124,10 @@ func listSchema() (json.RawMessage, error) {
 	})
 }
 
-// lookup finds a job: in the store, or on fal by endpoint id.
-func (s *toolset) lookup(ref jobRef) (Job, *falqueue.Handle, error) {
+// lookup finds a job: in the store, or on fal by endpoint id. A job found
+// on fal is recorded only once fal has confirmed it: a mistyped id never
+// becomes a job of the store (or the ledger).
+func (s *toolset) lookup(ctx context.Context, ref jobRef) (Job, *falqueue.Handle, error) {
 	if job, h, ok := s.jobs.get(ref.RequestID); ok {
 		if ref.EndpointID != "" && ref.EndpointID != job.EndpointID {
 			return Job{}, nil, fmt.Errorf("request %s belongs to %s, not %s", ref.RequestID, job.EndpointID, ref.EndpointID)
@@ -135,24 +141,37 @@ func (s *toolset) lookup(ref jobRef) (Job, *falqueue.Handle, error) {
 	if err != nil {
 		return Job{}, nil, err
 	}
+	st, err := s.opts.Fal.Status(ctx, h, false)
+	if err != nil {
+		return Job{}, nil, statusError(ref.RequestID, ref.EndpointID, err)
+	}
+	status := StatusQueued
+	if st.State != falqueue.StateInQueue {
+		status = StatusRunning // or ended: the caller's refresh or wait records the end
+	}
 	tool := ""
 	if row, ok := schemas.Lookup(ref.EndpointID); ok {
 		tool = row.Tool
 	}
 	now := time.Now().UTC()
-	job := s.jobs.add(Job{RequestID: ref.RequestID, EndpointID: h.EndpointID, Tool: tool, Status: StatusQueued,
+	job := s.jobs.add(Job{RequestID: ref.RequestID, EndpointID: h.EndpointID, Tool: tool, Status: status,
 		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun}, h, nil)
 	return job, h, nil
+}
+
+// statusError explains a status read that failed.
+func statusError(requestID, endpointID string, err error) error {
+	if errors.Is(err, falqueue.ErrNotFound) {
+		return fmt.Errorf("fal does not know request %s on %s: a wrong request_id or endpoint_id, or fal already forgot it (it keeps results 1 h, 6 min for large ones)", requestID, endpointID)
+	}
+	return fmt.Errorf("could not read the status of %s: %v", requestID, err)
 }
 
 // refresh reads the job's status once and records it (and its end).
 func (s *toolset) refresh(ctx context.Context, job Job, h *falqueue.Handle) (Job, error) {
 	st, err := s.opts.Fal.Status(ctx, h, true)
 	if err != nil {
-		if errors.Is(err, falqueue.ErrNotFound) {
-			return job, fmt.Errorf("fal does not know request %s on %s: a wrong endpoint_id, or fal already forgot it (it keeps results 1 h, 6 min for large ones)", job.RequestID, job.EndpointID)
-		}
-		return job, fmt.Errorf("could not read the status of %s: %v", job.RequestID, err)
+		return job, statusError(job.RequestID, job.EndpointID, err)
 	}
 	if st.Done() {
 		return s.finish(ctx, h, st), nil
@@ -168,7 +187,7 @@ func decodeArgs[T any](raw json.RawMessage) T {
 
 func (s *toolset) jobStatus(ctx context.Context, req mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
 	args := decodeArgs[jobStatusArgs](raw)
-	job, h, err := s.lookup(args.jobRef)
+	job, h, err := s.lookup(ctx, args.jobRef)
 	if err != nil {
 		return mcp.NewToolResultError("job_status: " + err.Error())
 	}
@@ -189,8 +208,8 @@ func (s *toolset) jobStatus(ctx context.Context, req mcp.CallToolRequest, raw js
 }
 
 func (s *toolset) jobResult(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
-	args := decodeArgs[jobRef](raw)
-	job, h, err := s.lookup(args)
+	args := decodeArgs[jobResultArgs](raw)
+	job, h, err := s.lookup(ctx, args.jobRef)
 	if err != nil {
 		return mcp.NewToolResultError("job_result: " + err.Error())
 	}
@@ -200,16 +219,25 @@ func (s *toolset) jobResult(ctx context.Context, _ mcp.CallToolRequest, raw json
 		}
 	}
 	if !finished(job.Status) {
-		job.Next = fmt.Sprintf(`the job is still %s: call job_status with {"request_id": %q, "wait_seconds": %d}, then job_result again`,
-			job.Status, job.RequestID, int(s.opts.MaxWait/time.Second))
+		if job.Next == "" { // else: why the output could not be fetched
+			job.Next = fmt.Sprintf(`the job is still %s: call job_status with {"request_id": %q, "wait_seconds": %d}, then job_result again`,
+				job.Status, job.RequestID, int(s.opts.MaxWait/time.Second))
+		}
 		return job.toolResult(true)
+	}
+	if job.Status == StatusCompleted && (s.opts.DownloadAlways || args.Download != nil && *args.Download) {
+		if err := s.download(ctx, &job); err != nil {
+			res := job.toolResult(true)
+			res.Content = append([]mcp.Content{mcp.NewTextContent("job_result: saving the outputs failed: " + err.Error())}, res.Content...)
+			return res
+		}
 	}
 	return job.toolResult(job.Status != StatusCompleted)
 }
 
 func (s *toolset) jobCancel(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
 	args := decodeArgs[jobRef](raw)
-	job, h, err := s.lookup(args)
+	job, h, err := s.lookup(ctx, args)
 	if err != nil {
 		return mcp.NewToolResultError("job_cancel: " + err.Error())
 	}

@@ -59,6 +59,10 @@ type Options struct {
 	// read. Nil allows none (a local path gets an error saying how to
 	// allow a folder).
 	Files *localfile.Policy
+	// Output is where job_result saves output files when asked to
+	// (download: true) or always with DownloadAlways. Nil: no downloads.
+	Output         *localfile.OutputDir
+	DownloadAlways bool
 	// Background, if set, counts the followers' goroutine: wait on it
 	// after Context ends and before closing the Ledger.
 	Background *sync.WaitGroup

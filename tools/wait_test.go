@@ -100,7 +100,11 @@ func TestClientCancelStopsTheWait(t *testing.T) {
 					&mcp.Meta{ProgressToken: 1})
 				done <- answer{res, err}
 			}()
-			<-h.notes // the job is submitted and the call is waiting
+			for n := range h.notes { // the job is submitted and the call is waiting
+				if n.Method == "notifications/progress" {
+					break
+				}
+			}
 			cancel()
 			select {
 			case a := <-done:

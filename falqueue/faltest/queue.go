@@ -32,12 +32,32 @@ type Script struct {
 	IgnoreCancel bool
 }
 
-// Failure is how a job fails.
+// Failure is how a job fails. A failed job still ends COMPLETED, with
+// error and error_type on its status (§4.2); its result replays the
+// model's status code and body (§4.4).
 type Failure struct {
-	Status    int    // status the result replays (default 500)
-	Body      any    // body the result replays; nil: {"detail": Error, "error_type": ErrorType}
-	Error     string // error on the COMPLETED status
-	ErrorType string // error_type on the COMPLETED status and X-Fal-Error-Type on the result
+	Status int // status the result replays (default 500)
+	Body   any // body the result replays; nil: {"detail": Error, "error_type": ErrorType}
+	// Error is the error on the COMPLETED status; "" means "Invalid status
+	// code: <Status>", fal's wording for a model's failed answer (§8).
+	Error string
+	// ErrorType is error_type on the COMPLETED status and X-Fal-Error-Type
+	// on the result; "" means the typical type for Status (§6.1), or none.
+	ErrorType string
+}
+
+// withDefaults fills in the defaults documented on Failure.
+func (f Failure) withDefaults() *Failure {
+	if f.Status == 0 {
+		f.Status = http.StatusInternalServerError
+	}
+	if f.Error == "" {
+		f.Error = "Invalid status code: " + strconv.Itoa(f.Status)
+	}
+	if f.ErrorType == "" {
+		f.ErrorType = errorTypeFor(f.Status)
+	}
+	return &f
 }
 
 // Job is what the emulator knows of one enqueued request.
@@ -53,6 +73,10 @@ type Job struct {
 	Completed  time.Time // zero until done
 	Cancelled  bool
 }
+
+// maxStartTimeout bounds X-Fal-Request-Timeout so that it fits a
+// time.Duration; fal documents no maximum.
+const maxStartTimeout = 30 * 24 * time.Hour
 
 // Status names of fal's queue (§4.2).
 const (
@@ -156,7 +180,7 @@ func (s *Server) step(j *job) {
 	case cur.state == inQueue && cur.position > 0:
 		cur.position--
 	case cur.state == inQueue:
-		cur.state, j.started = inProgress, time.Now()
+		cur.state, j.started = inProgress, s.now()
 	case len(j.logs) < len(j.script.Logs):
 		j.logs = append(j.logs, logLine{Message: j.script.Logs[len(j.logs)], Level: "INFO", Source: "USER", Timestamp: s.timestamp()})
 		cur.nlogs = len(j.logs)
@@ -177,7 +201,7 @@ func (s *Server) publish(j *job, snap snapshot) {
 
 // timestamp returns strictly increasing log timestamps.
 func (s *Server) timestamp() string {
-	now := time.Now().UTC()
+	now := s.now().UTC()
 	if !now.After(s.lastTS) {
 		now = s.lastTS.Add(time.Microsecond)
 	}
@@ -189,7 +213,7 @@ func (s *Server) timestamp() string {
 // start-timeout failure (§3).
 func (s *Server) complete(j *job, f *Failure, userTimeout bool) {
 	j.stopTimers()
-	j.Completed = time.Now()
+	j.Completed = s.now()
 	if !j.started.IsZero() {
 		j.metricsS = j.Completed.Sub(j.started).Seconds()
 	}
@@ -202,11 +226,9 @@ func (s *Server) complete(j *job, f *Failure, userTimeout bool) {
 		j.status = http.StatusOK
 		j.header = []string{"X-Fal-Billable-Units", "1"}
 	} else {
+		f = f.withDefaults()
 		j.failure = f
 		j.status = f.Status
-		if j.status == 0 {
-			j.status = http.StatusInternalServerError
-		}
 		if f.Body != nil {
 			j.result = marshalOutput(f.Body)
 		} else {
@@ -349,7 +371,7 @@ func (s *Server) serveQueue(w http.ResponseWriter, r *http.Request) {
 	j, ok := s.jobs[id]
 	// A job is addressed under its own app only, and forgotten once its
 	// result's retention has run out (§4.4).
-	ok = ok && j.AppID == app && !(j.now().state == completed && time.Now().After(j.expires))
+	ok = ok && j.AppID == app && !(j.now().state == completed && !s.now().Before(j.expires))
 	s.mu.Unlock()
 	if !ok {
 		x.json(http.StatusNotFound, map[string]string{"status": "NOT_FOUND"}) // §4.2 [3P]
@@ -396,7 +418,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, segs []string, a
 	var startTimeout time.Duration
 	if v := r.Header.Get("X-Fal-Request-Timeout"); v != "" {
 		secs, err := strconv.ParseFloat(v, 64)
-		if err != nil || secs <= 1 {
+		if err != nil || !(secs > 1) || secs > maxStartTimeout.Seconds() { // !(>) also refuses NaN
 			// Clients require more than one second (§3, §10.10).
 			x.json(http.StatusBadRequest, map[string]string{"detail": "Invalid X-Fal-Request-Timeout header: want a number of seconds greater than 1", "error_type": "bad_request"},
 				"X-Fal-Error-Type", "bad_request")
@@ -418,9 +440,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, segs []string, a
 	if !ok && s.opts.DefaultScript != nil {
 		sc = *s.opts.DefaultScript
 	}
+	sc.Ahead = max(sc.Ahead, 0)
 	j := &job{
 		Job: Job{RequestID: newRequestID(), EndpointID: endpoint, AppID: strings.Join(segs[:appLen], "/"),
-			Input: json.RawMessage(input), Header: r.Header.Clone(), Webhook: webhook, Status: inQueue, Submitted: time.Now()},
+			Input: json.RawMessage(input), Header: r.Header.Clone(), Webhook: webhook, Status: inQueue, Submitted: s.now()},
 		script:  sc,
 		history: []snapshot{{state: inQueue, position: sc.Ahead}},
 		changed: make(chan struct{}),
@@ -479,10 +502,10 @@ func (s *Server) statusBody(j *job, snap snapshot, logs bool) statusJSON {
 		b.Metrics = map[string]float64{"inference_time": j.metricsS}
 		if j.failure != nil {
 			e, t := j.failure.Error, j.failure.ErrorType
-			if e == "" {
-				e = "Request failed"
+			b.Error = &e
+			if t != "" {
+				b.ErrorType = &t
 			}
-			b.Error, b.ErrorType = &e, &t
 		}
 	}
 	return b

@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -51,6 +52,11 @@ type Options struct {
 	// StorageDir keeps uploaded and added files; "" means a temporary
 	// directory removed by Close. Files go to disk, never to memory.
 	StorageDir string
+	// Now, if set, is the clock of timestamps (submit, completion, logs)
+	// and of result retention, so a test can expire results without
+	// waiting. Script timings (QueueTime, RunTime) and the start timeout
+	// always run on real timers. Nil: time.Now.
+	Now func() time.Time
 }
 
 // Server is a running emulator.
@@ -70,11 +76,13 @@ type Server struct {
 	webhookHTTPClient *http.Client
 
 	mu       sync.Mutex
+	closing  bool // set by Close: no more background work starts
 	scripts  map[string]Script
 	jobs     map[string]*job
 	order    []*job
 	faults   []*Fault
 	requests []Request
+	logGen   int // bumped by ResetRequests, so late notes skip a new log
 	hooks    map[int]func(Request)
 	nextHook int
 	files    map[string]*storedFile // by URL path on the CDN
@@ -96,6 +104,9 @@ func NewServer(opts Options) *Server {
 	if opts.LogWindow <= 0 {
 		opts.LogWindow = 3
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	s := &Server{
 		opts:              opts,
 		closed:            make(chan struct{}),
@@ -115,12 +126,26 @@ func NewServer(opts Options) *Server {
 		}
 		s.dir, s.ownDir = dir, true
 	}
-	s.queue = httptest.NewServer(http.HandlerFunc(s.serveQueue))
-	s.rest = httptest.NewServer(http.HandlerFunc(s.serveRest))
-	s.cdn = httptest.NewServer(http.HandlerFunc(s.serveCDN))
+	s.queue = startListener(s.serveQueue)
+	s.rest = startListener(s.serveRest)
+	s.cdn = startListener(s.serveCDN)
 	s.QueueURL, s.RestURL, s.CDNURL = s.queue.URL, s.rest.URL, s.cdn.URL
 	return s
 }
+
+// startListener serves h on 127.0.0.1. The server's own error log is
+// discarded: the emulator runs inside the MCP server in dry-run mode, and
+// nothing of it may reach stdout or clutter stderr (dropped connections
+// are deliberate here).
+func startListener(h http.HandlerFunc) *httptest.Server {
+	ts := httptest.NewUnstartedServer(h)
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+	ts.Start()
+	return ts
+}
+
+// now is the emulator's clock (Options.Now).
+func (s *Server) now() time.Time { return s.opts.Now() }
 
 // Close stops the listeners, the job timers and webhook deliveries, and
 // removes the temporary storage. It is safe to call more than once.
@@ -128,13 +153,17 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		s.mu.Lock()
+		s.closing = true
 		for _, j := range s.order {
 			j.stopTimers()
 		}
 		s.mu.Unlock()
-		s.queue.Close()
-		s.rest.Close()
-		s.cdn.Close()
+		// Streams and delayed answers end on s.closed; a client stalled in
+		// the middle of an upload is cut off rather than waited for.
+		for _, l := range []*httptest.Server{s.queue, s.rest, s.cdn} {
+			l.CloseClientConnections()
+			l.Close()
+		}
 		s.background.Wait()
 		if s.ownDir {
 			os.RemoveAll(s.dir)
@@ -167,13 +196,17 @@ const (
 	OpUpload            Op = "upload" // the single PUT of a file
 	OpPart              Op = "part"
 	OpComplete          Op = "complete"
-	OpFile              Op = "file" // GET of a CDN file
-	OpWebhook           Op = "webhook"
+	OpFile              Op = "file"    // GET of a CDN file
+	OpWebhook           Op = "webhook" // an outbound delivery attempt (see Fault for its faults)
 	OpJWKS              Op = "jwks"
 	OpUnknown           Op = "unknown" // a request no route matched
 )
 
 // Fault replaces the normal handling of the next Times requests of Op.
+//
+// Auth is checked before faults apply: a request with a wrong key gets its
+// 401 and does not use up a fault. On OpWebhook a fault spoils one
+// delivery attempt, which is then retried (see postWebhook).
 type Fault struct {
 	Op    Op
 	Times int // 0 means 1
@@ -266,10 +299,13 @@ func (s *Server) ResetRequests() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = nil
+	s.logGen++
 }
 
-// OnRequest calls fn with every request as it is logged (before it is
-// answered), until the returned stop is called. fn must not block.
+// OnRequest calls fn with every request as it is logged, until the
+// returned stop is called: requests to the listeners as they arrive
+// (before they are answered), webhook delivery attempts once made (with
+// their Status). fn must not block.
 func (s *Server) OnRequest(fn func(Request)) (stop func()) {
 	s.mu.Lock()
 	id := s.nextHook
@@ -288,16 +324,20 @@ type exchange struct {
 	s     *Server
 	w     http.ResponseWriter
 	r     *http.Request
-	index int // in s.requests
+	index int // in s.requests, while s.logGen == gen
+	gen   int
+	host  string
+	id    string // x-fal-request-id of the answer (queue host)
 	body  []byte
 	fault *Fault // the fault applied to this request, if any
+	bare  bool   // the answer is an injected fault's: no implicit headers
 }
 
 // begin logs a request (requestID: the job it addresses, if known). JSON
 // bodies are read whole (and logged); file data is left for the handler
 // to stream.
 func (s *Server) begin(w http.ResponseWriter, r *http.Request, host string, op Op, readBody bool, requestID ...string) *exchange {
-	x := &exchange{s: s, w: w, r: r}
+	x := &exchange{s: s, w: w, r: r, host: host}
 	req := Request{Op: op, Host: host, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone()}
 	if len(requestID) > 0 {
 		req.RequestID = requestID[0]
@@ -306,8 +346,15 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, host string, op O
 		x.body, _ = io.ReadAll(io.LimitReader(r.Body, 64<<20))
 		req.Body, req.BodySize = x.body, int64(len(x.body))
 	}
+	x.index, x.gen = s.log(req)
+	return x
+}
+
+// log appends req to the request log and shows it to the OnRequest hooks;
+// it returns where the entry is, for later notes.
+func (s *Server) log(req Request) (index, gen int) {
 	s.mu.Lock()
-	x.index = len(s.requests)
+	index, gen = len(s.requests), s.logGen
 	s.requests = append(s.requests, req)
 	hooks := make([]func(Request), 0, len(s.hooks))
 	for _, h := range s.hooks {
@@ -317,14 +364,14 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, host string, op O
 	for _, h := range hooks {
 		h(req)
 	}
-	return x
+	return index, gen
 }
 
 // note updates the request's log entry.
 func (x *exchange) note(update func(*Request)) {
 	x.s.mu.Lock()
 	defer x.s.mu.Unlock()
-	if x.index < len(x.s.requests) { // ResetRequests may have emptied the log
+	if x.gen == x.s.logGen { // else ResetRequests has dropped this entry
 		update(&x.s.requests[x.index])
 	}
 }
@@ -349,7 +396,17 @@ func (x *exchange) json(status int, v any, header ...string) {
 }
 
 // raw answers with a body of the given type; header is name, value pairs.
+// Every answer of the queue host carries x-fal-request-id (§3, [3P]: set on
+// queue responses generally): the job's id, or a fresh one when no job is
+// concerned. Injected faults decide for themselves (faultAnswer), since its
+// absence is what marks an ingress error.
 func (x *exchange) raw(status int, contentType string, body []byte, header ...string) {
+	if x.host == "queue" && !x.bare {
+		if x.id == "" {
+			x.id = newRequestID()
+		}
+		x.w.Header().Set("X-Fal-Request-Id", x.id)
+	}
 	for i := 0; i+1 < len(header); i += 2 {
 		x.w.Header().Set(header[i], header[i+1])
 	}
@@ -373,10 +430,11 @@ func (x *exchange) applyFault(f *Fault) (finished bool) {
 		defer t.Stop()
 		select {
 		case <-t.C:
-		case <-x.r.Context().Done():
-			x.note(func(r *Request) { r.Status = 0 })
+		case <-x.r.Context().Done(): // the client went away
+			x.drop()
 			return true
-		case <-x.s.closed:
+		case <-x.s.closed: // the server is closing: cut the connection
+			x.drop()
 			return true
 		}
 	}
@@ -393,6 +451,7 @@ func (x *exchange) applyFault(f *Fault) (finished bool) {
 
 // faultAnswer is the answer of an injected status fault.
 func (x *exchange) faultAnswer(f *Fault) {
+	x.bare = true
 	var header []string
 	if f.WithRequestID || f.UserTimeout {
 		header = append(header, "X-Fal-Request-Id", newRequestID())

@@ -14,7 +14,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +40,8 @@ type upload struct {
 	token, name, contentType, signature string
 	multipart                           bool
 	parts                               map[int]string // part number → etag
-	done                                bool
+	joining, done                       bool           // multipart: complete under way, finished
+	joined                              []int          // multipart: the parts joined, in order
 }
 
 // AddFile puts a file on the CDN, as a model output would be, and returns
@@ -91,7 +92,7 @@ func (s *Server) serveRest(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && r.URL.Path == "/.well-known/jwks.json":
 		x := s.begin(w, r, "rest", OpJWKS, false)
 		if !x.applyFault(s.takeFault(OpJWKS)) {
-			x.json(http.StatusOK, s.jwks())
+			x.finish(http.StatusOK, s.jwks())
 		}
 	case r.Method == http.MethodPost && (r.URL.Path == "/storage/upload/initiate" || r.URL.Path == "/storage/upload/initiate-multipart"):
 		op := OpInitiate
@@ -170,9 +171,26 @@ func (s *Server) serveFile(x *exchange) {
 		return
 	}
 	defer fh.Close()
+	if x.fault != nil && x.fault.DropAfter {
+		x.drop()
+		return
+	}
 	x.w.Header().Set("Content-Type", f.info.ContentType)
-	x.note(func(q *Request) { q.Status = http.StatusOK })
-	http.ServeContent(x.w, x.r, f.info.Name, time.Time{}, fh)
+	rec := &statusRecorder{ResponseWriter: x.w, status: http.StatusOK}
+	http.ServeContent(rec, x.r, f.info.Name, time.Time{}, fh)
+	x.note(func(q *Request) { q.Status = rec.status })
+}
+
+// statusRecorder notes the status http.ServeContent answers (200, 206,
+// 304, 416 …) for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
 }
 
 // serveUpload handles PUT <U> (one part), PUT <U>/<n> (a part) and
@@ -219,9 +237,12 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, segs []stri
 	}
 }
 
-// receive streams the request body to path, hashing it on the way.
+// receive streams the request body to disk at path, hashing it on the
+// way. The bytes land in a temporary file renamed over path only once the
+// body is whole: a retry interrupted midway never spoils a part (or file)
+// that an earlier attempt stored and answered.
 func (x *exchange) receive(path string, h hash.Hash) (int64, error) {
-	out, err := os.Create(path)
+	out, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return 0, err
 	}
@@ -229,6 +250,12 @@ func (x *exchange) receive(path string, h hash.Hash) (int64, error) {
 	x.note(func(q *Request) { q.BodySize = n })
 	if cerr := out.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(out.Name(), path)
+	}
+	if err != nil {
+		os.Remove(out.Name())
 	}
 	return n, err
 }
@@ -255,8 +282,15 @@ func (s *Server) putPart(x *exchange, up *upload, num string) {
 		x.json(http.StatusBadRequest, map[string]string{"detail": "Invalid part number " + strconv.Quote(num)})
 		return
 	}
+	s.mu.Lock()
+	closed := up.joining || up.done
+	s.mu.Unlock()
+	if closed {
+		x.json(http.StatusBadRequest, map[string]string{"detail": "Upload already completed"})
+		return
+	}
 	h := md5.New()
-	if _, err := x.receive(filepath.Join(s.dir, fmt.Sprintf("%s.part%05d", up.token, n)), h); err != nil {
+	if _, err := x.receive(s.partPath(up, n), h); err != nil {
 		x.json(http.StatusBadRequest, map[string]string{"detail": "part interrupted: " + err.Error()})
 		return
 	}
@@ -267,6 +301,11 @@ func (s *Server) putPart(x *exchange, up *upload, num string) {
 	// The JS client reads the body, the fal SDK the ETag header (§7.2).
 	x.w.Header().Set("ETag", `"`+etag+`"`)
 	x.finish(http.StatusOK, map[string]any{"partNumber": n, "etag": etag})
+}
+
+// partPath is where part n of a multipart upload waits for completion.
+func (s *Server) partPath(up *upload, n int) string {
+	return filepath.Join(s.dir, fmt.Sprintf("%s.part%05d", up.token, n))
 }
 
 // completeUpload joins the parts listed, in order, each with its etag.
@@ -281,25 +320,45 @@ func (s *Server) completeUpload(x *exchange, up *upload) {
 		x.json(http.StatusBadRequest, map[string]string{"detail": `body must be {"parts":[{"partNumber":n,"etag":"…"},…]}`})
 		return
 	}
+	// Every part 1..n, listed in order, each with the etag its PUT
+	// answered (quotes tolerated: the fal SDK reads the ETag header, §7.2).
 	s.mu.Lock()
-	parts := make(map[int]string, len(up.parts))
-	for k, v := range up.parts {
-		parts[k] = v
-	}
-	s.mu.Unlock()
 	nums := make([]int, 0, len(req.Parts))
+	var problem string
 	for i, p := range req.Parts {
 		if p.PartNumber != i+1 {
-			x.json(http.StatusBadRequest, map[string]string{"detail": fmt.Sprintf("parts must be listed 1..n in order; entry %d is part %d", i+1, p.PartNumber)})
-			return
+			problem = fmt.Sprintf("parts must be listed 1..n in order; entry %d is part %d", i+1, p.PartNumber)
+			break
 		}
-		if got, ok := parts[p.PartNumber]; !ok || strings.Trim(p.ETag, `"`) != got {
-			x.json(http.StatusBadRequest, map[string]string{"detail": fmt.Sprintf("part %d: etag %q does not match the uploaded part", p.PartNumber, p.ETag)})
-			return
+		if got, ok := up.parts[p.PartNumber]; !ok || strings.Trim(p.ETag, `"`) != got {
+			problem = fmt.Sprintf("part %d: etag %q does not match the uploaded part", p.PartNumber, p.ETag)
+			break
 		}
 		nums = append(nums, p.PartNumber)
 	}
-	sort.Ints(nums)
+	busy, repeat := up.joining, up.done && slices.Equal(nums, up.joined)
+	if problem == "" && !busy && !up.done {
+		up.joining = true
+	}
+	s.mu.Unlock()
+	switch {
+	case problem != "":
+		x.json(http.StatusBadRequest, map[string]string{"detail": problem})
+		return
+	case repeat:
+		// A retried complete whose first answer was lost: the same
+		// parts again succeed again, as they did.
+		x.finish(http.StatusOK, map[string]string{})
+		return
+	case busy || up.done:
+		x.json(http.StatusBadRequest, map[string]string{"detail": "Upload already completed"})
+		return
+	}
+	defer func() {
+		s.mu.Lock()
+		up.joining = false
+		s.mu.Unlock()
+	}()
 	path := filepath.Join(s.dir, up.token)
 	out, err := os.Create(path)
 	if err != nil {
@@ -309,14 +368,12 @@ func (s *Server) completeUpload(x *exchange, up *upload) {
 	h := sha256.New()
 	var size int64
 	for _, n := range nums {
-		partPath := filepath.Join(s.dir, fmt.Sprintf("%s.part%05d", up.token, n))
-		in, err := os.Open(partPath)
+		in, err := os.Open(s.partPath(up, n))
 		if err == nil {
 			var k int64
 			k, err = io.Copy(io.MultiWriter(out, h), in)
 			size += k
 			in.Close()
-			os.Remove(partPath)
 		}
 		if err != nil {
 			out.Close()
@@ -328,6 +385,12 @@ func (s *Server) completeUpload(x *exchange, up *upload) {
 		x.json(http.StatusInternalServerError, map[string]string{"detail": err.Error()})
 		return
 	}
+	for _, n := range nums {
+		os.Remove(s.partPath(up, n)) // parts are kept until the join succeeded
+	}
+	s.mu.Lock()
+	up.done, up.joined = true, nums
+	s.mu.Unlock()
 	s.addStored(up.token, up.name, up.contentType, path, size, hex.EncodeToString(h.Sum(nil)))
 	x.finish(http.StatusOK, map[string]string{})
 }

@@ -29,10 +29,18 @@ func (s *Server) jwks() map[string]any {
 	}}}
 }
 
-// deliverWebhook POSTs the documented body to the job's webhook, signed,
-// retrying a failed delivery a few times (fal retries 10 times over two
-// hours; the emulator keeps it short). Called with s.mu held.
+// webhookAttempts is how many times a delivery is tried. fal tries 10
+// times over about two hours (§8); the emulator keeps it short, with
+// backoff from 10 ms.
+const webhookAttempts = 4
+
+// deliverWebhook POSTs the documented body (§8) to the job's webhook,
+// signed, in the background, retrying a failed delivery. Called with s.mu
+// held.
 func (s *Server) deliverWebhook(j Job, status int, result []byte, f *Failure) {
+	if s.closing {
+		return
+	}
 	body := map[string]any{"request_id": j.RequestID, "gateway_request_id": j.RequestID, "status": "OK",
 		"payload": json.RawMessage(result), "error": nil}
 	if f != nil {
@@ -44,7 +52,7 @@ func (s *Server) deliverWebhook(j Job, status int, result []byte, f *Failure) {
 	go func() {
 		defer s.background.Done()
 		delay := 10 * time.Millisecond
-		for attempt := 0; attempt < 4; attempt++ {
+		for attempt := 0; attempt < webhookAttempts; attempt++ {
 			if s.postWebhook(j, raw) {
 				return
 			}
@@ -58,8 +66,21 @@ func (s *Server) deliverWebhook(j Job, status int, result []byte, f *Failure) {
 	}()
 }
 
-// postWebhook makes one delivery and logs it; it reports success (2xx).
+// postWebhook makes one delivery attempt and logs it; it reports success
+// (a 2xx answer). A fault on OpWebhook spoils the attempt so that it is
+// retried: Status or DropBefore skip the POST (as if the receiver could
+// not be reached), DropAfter sends it but counts it failed (as if its
+// answer were lost, so the receiver sees the delivery twice), Delay waits
+// first.
 func (s *Server) postWebhook(j Job, raw []byte) bool {
+	f := s.takeFault(OpWebhook)
+	if f != nil && f.Delay > 0 {
+		select {
+		case <-time.After(f.Delay):
+		case <-s.closed:
+			return true
+		}
+	}
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	sum := sha256.Sum256(raw)
 	msg := j.RequestID + "\n" + webhookUserID + "\n" + ts + "\n" + hex.EncodeToString(sum[:])
@@ -82,14 +103,19 @@ func (s *Server) postWebhook(j Job, raw []byte) bool {
 	req.Header.Set("X-Fal-Webhook-Timestamp", ts)
 	req.Header.Set("X-Fal-Webhook-Signature", hex.EncodeToString(ed25519.Sign(s.webhookKey, []byte(msg))))
 	entry := Request{Op: OpWebhook, Host: "webhook", Method: req.Method, Path: req.URL.Path, RawQuery: req.URL.RawQuery,
-		Header: req.Header.Clone(), Body: raw, BodySize: int64(len(raw)), RequestID: j.RequestID}
-	resp, err := s.webhookHTTPClient.Do(req)
-	if err == nil {
-		entry.Status = resp.StatusCode
-		resp.Body.Close()
+		Header: req.Header.Clone(), Body: raw, BodySize: int64(len(raw)), RequestID: j.RequestID, Fault: f}
+	ok := false
+	if f == nil || (f.Status == 0 && !f.DropBefore) {
+		resp, err := s.webhookHTTPClient.Do(req)
+		if err == nil {
+			entry.Status = resp.StatusCode
+			resp.Body.Close()
+			ok = resp.StatusCode/100 == 2 && (f == nil || !f.DropAfter)
+		}
 	}
-	s.mu.Lock()
-	s.requests = append(s.requests, entry)
-	s.mu.Unlock()
-	return err == nil && resp.StatusCode/100 == 2
+	if f != nil && f.Status != 0 {
+		entry.Status = f.Status
+	}
+	s.log(entry)
+	return ok
 }

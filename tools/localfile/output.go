@@ -15,23 +15,21 @@ type OutputDir struct {
 	dir string
 }
 
-// NewOutputDir uses dir (created if missing) for outputs.
+// NewOutputDir uses dir for outputs; it is created at the first save.
 func NewOutputDir(dir string) (*OutputDir, error) {
 	if !filepath.IsAbs(dir) {
 		return nil, fmt.Errorf("output folder %q must be an absolute path", dir)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("output folder: %w", err)
-	}
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return nil, fmt.Errorf("output folder: %w", err)
-	}
-	return &OutputDir{dir: real}, nil
+	return &OutputDir{dir: filepath.Clean(dir)}, nil
 }
 
-// Dir is the folder, resolved.
-func (o *OutputDir) Dir() string { return o.dir }
+// Dir is the folder, resolved when it exists.
+func (o *OutputDir) Dir() string {
+	if real, err := filepath.EvalSymlinks(o.dir); err == nil {
+		return real
+	}
+	return o.dir
+}
 
 // SafeName reduces s to letters, digits, '-', '_' and '.', with no leading
 // dot, at most max characters; "" when nothing is left.
@@ -69,7 +67,14 @@ func (o *OutputDir) Save(base, ext string, r io.Reader) (string, error) {
 	if ext != "" {
 		ext = "." + ext
 	}
-	tmp, err := os.CreateTemp(o.dir, ".fal-video-mcp-*.part")
+	if err := os.MkdirAll(o.dir, 0o755); err != nil {
+		return "", fmt.Errorf("output folder: %w", err)
+	}
+	dir, err := filepath.EvalSymlinks(o.dir)
+	if err != nil {
+		return "", fmt.Errorf("output folder: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".fal-video-mcp-*.part")
 	if err != nil {
 		return "", fmt.Errorf("saving output: %w", err)
 	}
@@ -90,8 +95,8 @@ func (o *OutputDir) Save(base, ext string, r io.Reader) (string, error) {
 		if n > 1 {
 			name = fmt.Sprintf("%s-%d%s", base, n, ext)
 		}
-		final := filepath.Join(o.dir, name)
-		if filepath.Dir(final) != o.dir {
+		final := filepath.Join(dir, name)
+		if filepath.Dir(final) != dir {
 			return "", fmt.Errorf("saving output: unsafe name %q", name) // cannot happen after SafeName
 		}
 		// A hard link fails if the name exists: no overwrite, no race.
