@@ -2,23 +2,35 @@ package tools
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
 	"github.com/fal-video-mcp/fal-video-mcp/tools/localfile"
 )
 
 // uploads turns local files given as media inputs into fal CDN URLs, each
 // file once: a file already uploaded (same path, size and modification
-// time) reuses its URL.
+// time, or the same bytes) reuses its URL while it is fresh. The ledger,
+// when there is one, remembers uploads across restarts.
 type uploads struct {
 	policy *localfile.Policy
 	fal    *falqueue.Client
+	led    *ledger.Ledger
 	mu     sync.Mutex
 	done   map[uploadKey]uploaded
 }
+
+// uploadFresh is how long an uploaded file's URL is reused. fal keeps
+// uploads longer; a day keeps clear of any retention it may apply.
+const uploadFresh = 24 * time.Hour
 
 type uploadKey struct {
 	path    string
@@ -27,6 +39,7 @@ type uploadKey struct {
 }
 
 type uploaded struct {
+	at          time.Time
 	URL         string `json:"url" jsonschema:"required" jsonschema_description:"The file's URL on fal's CDN."`
 	ContentType string `json:"content_type" jsonschema:"required"`
 	Size        int64  `json:"size" jsonschema:"required" jsonschema_description:"Bytes."`
@@ -44,18 +57,52 @@ func (u *uploads) upload(ctx context.Context, name string) (uploaded, error) {
 	u.mu.Lock()
 	prev, ok := u.done[key]
 	u.mu.Unlock()
-	if ok {
+	if ok && time.Since(prev.at) < uploadFresh {
 		return prev, nil
+	}
+	sum, err := fileSHA256(f.File)
+	if err != nil {
+		return uploaded{}, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if u.led != nil {
+		lctx, cancel := context.WithTimeout(ctx, ledgerTimeout)
+		found, ok, err := u.led.FindUpload(lctx, f.Path, f.Size, f.ModTime, sum, time.Now().Add(-uploadFresh))
+		cancel()
+		if err == nil && ok {
+			up := uploaded{URL: found.URL, ContentType: found.ContentType, Size: found.Size, at: found.UploadedAt}
+			u.mu.Lock()
+			u.done[key] = up
+			u.mu.Unlock()
+			return up, nil
+		}
 	}
 	url, err := u.fal.Upload(ctx, f.File, f.Size, falqueue.UploadOptions{ContentType: f.ContentType, FileName: baseName(f.Path)})
 	if err != nil {
 		return uploaded{}, fmt.Errorf("uploading %s to fal: %w", name, err)
 	}
-	up := uploaded{URL: url, ContentType: f.ContentType, Size: f.Size}
+	up := uploaded{URL: url, ContentType: f.ContentType, Size: f.Size, at: time.Now()}
 	u.mu.Lock()
 	u.done[key] = up
 	u.mu.Unlock()
+	if u.led != nil {
+		lctx, cancel := context.WithTimeout(ctx, ledgerTimeout)
+		_ = u.led.RememberUpload(lctx, ledger.Upload{Path: f.Path, Size: f.Size, ModTime: f.ModTime, SHA256: sum,
+			URL: url, ContentType: f.ContentType, UploadedAt: up.at})
+		cancel()
+	}
 	return up, nil
+}
+
+// fileSHA256 hashes a file and rewinds it.
+func fileSHA256(f *os.File) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func baseName(p string) string { return p[strings.LastIndex(p, "/")+1:] }

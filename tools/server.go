@@ -93,7 +93,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		opts.Files, _ = localfile.NewPolicy(nil, 0)
 		s.opts.Files = opts.Files
 	}
-	s.uploads = &uploads{policy: opts.Files, fal: opts.Fal, done: map[uploadKey]uploaded{}}
+	s.uploads = &uploads{policy: opts.Files, fal: opts.Fal, led: opts.Ledger, done: map[uploadKey]uploaded{}}
 	mcp := server.NewMCPServer(Name, opts.Version,
 		server.WithInstructions(instructions()),
 		server.WithToolCapabilities(true),

@@ -125,6 +125,17 @@ var migrations = []string{
 		detail         TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX job_events_by_job ON job_events (request_id, id);`,
+	`CREATE TABLE uploads (
+		path         TEXT NOT NULL,
+		size         INTEGER NOT NULL,
+		mod_time     INTEGER NOT NULL,
+		sha256       TEXT NOT NULL,
+		url          TEXT NOT NULL,
+		content_type TEXT NOT NULL,
+		uploaded_at  INTEGER NOT NULL
+	);
+	CREATE INDEX uploads_by_file ON uploads (path, size, mod_time);
+	CREATE INDEX uploads_by_hash ON uploads (sha256);`,
 }
 
 // Open opens (creating if need be) the ledger in dir and brings its schema
@@ -404,4 +415,47 @@ func (l *Ledger) Events(ctx context.Context, requestID string) ([]Event, error) 
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// Upload is a local file uploaded to fal's CDN.
+type Upload struct {
+	Path        string
+	Size        int64
+	ModTime     int64 // unix nanoseconds
+	SHA256      string
+	URL         string
+	ContentType string
+	UploadedAt  time.Time
+}
+
+// RememberUpload records an upload so that the same file is not uploaded
+// again, by this process or the next.
+func (l *Ledger) RememberUpload(ctx context.Context, u Upload) error {
+	if u.UploadedAt.IsZero() {
+		u.UploadedAt = time.Now()
+	}
+	return l.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO uploads (path, size, mod_time, sha256, url, content_type, uploaded_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, u.Path, u.Size, u.ModTime, u.SHA256, u.URL, u.ContentType, millis(u.UploadedAt))
+		return err
+	})
+}
+
+// FindUpload returns the newest upload since the given time of the same
+// file (path, size and modification time) or of the same bytes (sha256).
+func (l *Ledger) FindUpload(ctx context.Context, path string, size, modTime int64, sha string, since time.Time) (Upload, bool, error) {
+	var u Upload
+	var at int64
+	err := l.db.QueryRowContext(ctx, `SELECT path, size, mod_time, sha256, url, content_type, uploaded_at FROM uploads
+		WHERE ((path = ? AND size = ? AND mod_time = ?) OR (sha256 = ? AND sha256 != '')) AND uploaded_at >= ?
+		ORDER BY uploaded_at DESC LIMIT 1`, path, size, modTime, sha, millis(since)).
+		Scan(&u.Path, &u.Size, &u.ModTime, &u.SHA256, &u.URL, &u.ContentType, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Upload{}, false, nil
+	}
+	if err != nil {
+		return Upload{}, false, err
+	}
+	u.UploadedAt = time.UnixMilli(at)
+	return u, true, nil
 }
