@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
 	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
 	"github.com/fal-video-mcp/fal-video-mcp/tools/localfile"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 )
 
 // uploads turns local files given as media inputs into fal CDN URLs, each
@@ -48,7 +51,7 @@ type uploaded struct {
 // upload uploads a local file (an absolute path or a file: URL) that the
 // policy allows, or returns the URL of its earlier upload.
 func (u *uploads) upload(ctx context.Context, name string) (uploaded, error) {
-	f, err := u.policy.Open(name)
+	f, err := u.policy.With(clientRoots(ctx)).Open(name)
 	if err != nil {
 		return uploaded{}, err
 	}
@@ -170,4 +173,26 @@ func (u *uploads) resolvePath(ctx context.Context, obj map[string]any, segs []st
 		obj[name] = r
 	}
 	return nil
+}
+
+// clientRoots are the folders the client shares as MCP roots, when it
+// offers them: the user allowed those too.
+func clientRoots(ctx context.Context) []string {
+	srv := server.ServerFromContext(ctx)
+	if srv == nil {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	res, err := srv.RequestRoots(rctx, mcp.ListRootsRequest{})
+	if err != nil || res == nil {
+		return nil
+	}
+	var dirs []string
+	for _, r := range res.Roots {
+		if u, err := url.Parse(r.URI); err == nil && u.Scheme == "file" && (u.Host == "" || u.Host == "localhost") {
+			dirs = append(dirs, u.Path)
+		}
+	}
+	return dirs
 }

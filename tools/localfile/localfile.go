@@ -61,6 +61,16 @@ func (p *Policy) Allow(dir string) error {
 	return nil
 }
 
+// With returns a policy that also allows dirs (the client's MCP roots,
+// say); folders that do not exist are left out.
+func (p *Policy) With(dirs []string) *Policy {
+	q := &Policy{allowed: p.Allowed(), maxSize: p.maxSize}
+	for _, d := range dirs {
+		_ = q.Allow(d)
+	}
+	return q
+}
+
 // Allowed returns the allowed folders, resolved.
 func (p *Policy) Allowed() []string {
 	p.mu.RLock()
