@@ -55,6 +55,8 @@ type config struct {
 	maxUpload      int64
 	outputDir      string
 	download       bool
+	tools          []string
+	readOnly       bool
 	showVersion    bool
 }
 
@@ -98,6 +100,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&cfg.outputDir, envFlag{"output-dir", "FAL_VIDEO_MCP_OUTPUT_DIR", "where job_result saves output files (default a fal-video-mcp folder in ~/Downloads, else in your home)"}, "")
 	downloadEnv, downloadErr := strconv.ParseBool(def(envFlag{env: "FAL_VIDEO_MCP_DOWNLOAD"}, "false"))
 	fs.BoolVar(&cfg.download, "download", downloadEnv, "save every finished job's output files into the output folder (env FAL_VIDEO_MCP_DOWNLOAD=1)")
+	var toolList string
+	str(&toolList, envFlag{"tools", "FAL_VIDEO_MCP_TOOLS", "comma-separated tool names or endpoint ids to expose (the job tools are always kept); default all"}, "")
+	readOnlyEnv, readOnlyErr := strconv.ParseBool(def(envFlag{env: "FAL_VIDEO_MCP_READ_ONLY"}, "false"))
+	fs.BoolVar(&cfg.readOnly, "read-only", readOnlyEnv, "expose only job_status, job_result and job_list: nothing is submitted or spent (env FAL_VIDEO_MCP_READ_ONLY=1)")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `%s %s — an MCP server for fal.ai's video-to-video models.
@@ -130,6 +136,12 @@ Flags:
 	}
 	if cfg.maxWait, err = time.ParseDuration(maxWait); err != nil || cfg.maxWait < time.Second {
 		return cfg, fmt.Errorf("--max-wait %q: want a duration of at least 1s, such as 50s", maxWait)
+	}
+	if toolList != "" {
+		cfg.tools = strings.Split(toolList, ",")
+	}
+	if readOnlyErr != nil {
+		return cfg, fmt.Errorf("FAL_VIDEO_MCP_READ_ONLY=%q: want 1, 0, true or false", getenv("FAL_VIDEO_MCP_READ_ONLY"))
 	}
 	if downloadErr != nil {
 		return cfg, fmt.Errorf("FAL_VIDEO_MCP_DOWNLOAD=%q: want 1, 0, true or false", getenv("FAL_VIDEO_MCP_DOWNLOAD"))
@@ -300,7 +312,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 2
 	}
 	srv, err := tools.NewServer(tools.Options{Version: versionString(), Fal: fal, Logger: log, Files: files,
-		Output: output, DownloadAlways: cfg.download,
+		Output: output, DownloadAlways: cfg.download, Tools: cfg.tools, ReadOnly: cfg.readOnly,
 		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey,
 		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx, Background: &background})
 	if err != nil {

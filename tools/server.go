@@ -63,6 +63,12 @@ type Options struct {
 	// (download: true) or always with DownloadAlways. Nil: no downloads.
 	Output         *localfile.OutputDir
 	DownloadAlways bool
+	// Tools, if set, exposes only these tools: tool names or endpoint ids
+	// (an endpoint id names its tool). The job tools are always kept.
+	Tools []string
+	// ReadOnly exposes only the tools that spend nothing: job_status,
+	// job_result and job_list.
+	ReadOnly bool
 	// Background, if set, counts the followers' goroutine: wait on it
 	// after Context ends and before closing the Ledger.
 	Background *sync.WaitGroup
@@ -94,30 +100,35 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		s.opts.Files = opts.Files
 	}
 	s.uploads = &uploads{policy: opts.Files, fal: opts.Fal, led: opts.Ledger, done: map[uploadKey]uploaded{}}
-	mcp := server.NewMCPServer(Name, opts.Version,
-		server.WithInstructions(instructions()),
-		server.WithToolCapabilities(true),
-		server.WithLogging(),
-		server.WithRecovery(),
-	)
+	var all []server.ServerTool
 	for _, row := range schemas.Catalog {
 		et, err := s.newEndpointTool(row)
 		if err != nil {
 			return nil, err
 		}
 		s.endpoints[row.ID] = et
-		mcp.AddTool(et.tool, et.handle)
+		all = append(all, server.ServerTool{Tool: et.tool, Handler: et.handle})
 	}
 	jobTools, err := s.jobTools()
 	if err != nil {
 		return nil, err
 	}
-	mcp.AddTools(jobTools...)
 	upload, err := s.uploadTool()
 	if err != nil {
 		return nil, err
 	}
-	mcp.AddTools(upload)
+	all = append(append(all, jobTools...), upload)
+	enabled, err := selectTools(all, opts.Tools, opts.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	mcp := server.NewMCPServer(Name, opts.Version,
+		server.WithInstructions(instructions(enabled)),
+		server.WithToolCapabilities(true),
+		server.WithLogging(),
+		server.WithRecovery(),
+	)
+	mcp.AddTools(enabled...)
 	if opts.Ledger != nil && opts.Context != nil {
 		if opts.Background != nil {
 			opts.Background.Add(1)
@@ -132,16 +143,78 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 	return mcp, nil
 }
 
-// instructions tell the model what the server is for and how to drive it.
-func instructions() string {
-	var b strings.Builder
-	b.WriteString(`fal-video-mcp edits and generates video with fal.ai's video-to-video models.
-Each endpoint tool submits one job to fal's queue, where GPU work can take minutes, waits up to wait_seconds and returns the job as it stands (status queued, running, completed, failed or cancelled).
-Follow an unfinished job with job_status (its wait_seconds waits for the end), fetch the output with job_result, stop it with job_cancel, and list jobs with job_list; pass the request_id the tool returned.
-Media inputs take https URLs (or data URIs). Every job costs money on the user's fal account: submit only what the user asked for, and never resubmit a job whose submit outcome was reported unknown.
-Endpoint tools:`)
-	for _, row := range schemas.Catalog {
-		fmt.Fprintf(&b, "\n- %s: %s", row.Tool, row.Title)
+// readOnlyTools spend nothing and change nothing on fal.
+var readOnlyTools = map[string]bool{"job_status": true, "job_result": true, "job_list": true}
+
+// selectTools applies --tools and --read-only. An unknown name is an
+// error that lists the valid ones.
+func selectTools(all []server.ServerTool, names []string, readOnly bool) ([]server.ServerTool, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if row, ok := schemas.Lookup(n); ok {
+			n = row.Tool
+		}
+		found := false
+		for _, t := range all {
+			found = found || t.Tool.Name == n
+		}
+		if !found {
+			var valid []string
+			for _, t := range all {
+				valid = append(valid, t.Tool.Name)
+			}
+			return nil, fmt.Errorf("--tools: unknown tool %q; valid tools (or their endpoint ids): %s", n, strings.Join(valid, ", "))
+		}
+		want[n] = true
 	}
+	var out []server.ServerTool
+	for _, t := range all {
+		name := t.Tool.Name
+		switch {
+		case readOnly && !readOnlyTools[name]:
+		case len(want) > 0 && !want[name] && !strings.HasPrefix(name, "job_"):
+		default:
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// instructions tell the model what the server is for and how to drive the
+// tools it has.
+func instructions(enabled []server.ServerTool) string {
+	has := map[string]bool{}
+	for _, t := range enabled {
+		has[t.Tool.Name] = true
+	}
+	var b strings.Builder
+	b.WriteString("fal-video-mcp edits and generates video with fal.ai's video-to-video models.\n")
+	var endpoints []string
+	for _, row := range schemas.Catalog {
+		if has[row.Tool] {
+			endpoints = append(endpoints, fmt.Sprintf("- %s: %s", row.Tool, row.Title))
+		}
+	}
+	if len(endpoints) > 0 {
+		b.WriteString(`Each endpoint tool submits one job to fal's queue, where GPU work can take minutes, waits up to wait_seconds and returns the job as it stands (status queued, running, completed, failed or cancelled).
+Media inputs take https URLs, data URIs, or local files inside the folders the user allowed. Every job costs money on the user's fal account: submit only what the user asked for, and never resubmit a job whose submit outcome was reported unknown.
+Endpoint tools:
+`)
+		b.WriteString(strings.Join(endpoints, "\n"))
+		b.WriteString("\n")
+	} else {
+		b.WriteString("This server runs read-only: it submits nothing and spends nothing; it reports on jobs already submitted.\n")
+	}
+	var jobs []string
+	for _, name := range []string{"job_status", "job_result", "job_cancel", "job_list", "upload_file"} {
+		if has[name] {
+			jobs = append(jobs, name)
+		}
+	}
+	fmt.Fprintf(&b, "Job tools: %s. Follow an unfinished job with job_status (its wait_seconds waits for the end) and fetch the output with job_result, passing the request_id.", strings.Join(jobs, ", "))
 	return b.String()
 }
