@@ -92,7 +92,11 @@ func TestAbruptStopMidWait(t *testing.T) {
 	go func() {
 		_, _, _ = callTool(ctx, first.client, "wan_vace_video", map[string]any{"prompt": "a fox", "wait_seconds": 50}, nil)
 	}()
-	<-waiting // the call is following the job
+	select { // the call is following the job
+	case <-waiting:
+	case <-ctx.Done():
+		t.Fatalf("the first call never followed its job; stderr:\n%s", first.stderr.String())
+	}
 	stop()
 	first.Kill()
 	jobs := emu.Jobs()

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,6 +30,7 @@ import (
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue/faltest"
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
 	"github.com/fal-video-mcp/fal-video-mcp/tools"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/httpguard"
 	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
 	"github.com/fal-video-mcp/fal-video-mcp/tools/localfile"
 	"github.com/lmittmann/tint"
@@ -57,6 +60,11 @@ type config struct {
 	download       bool
 	tools          []string
 	readOnly       bool
+	transport      string
+	listen         string
+	authToken      falqueue.Secret
+	allowedOrigins []string
+	stateless      bool
 	showVersion    bool
 }
 
@@ -104,6 +112,13 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&toolList, envFlag{"tools", "FAL_VIDEO_MCP_TOOLS", "comma-separated tool names or endpoint ids to expose (the job tools are always kept); default all"}, "")
 	readOnlyEnv, readOnlyErr := strconv.ParseBool(def(envFlag{env: "FAL_VIDEO_MCP_READ_ONLY"}, "false"))
 	fs.BoolVar(&cfg.readOnly, "read-only", readOnlyEnv, "expose only job_status, job_result and job_list: nothing is submitted or spent (env FAL_VIDEO_MCP_READ_ONLY=1)")
+	str(&cfg.transport, envFlag{"transport", "FAL_VIDEO_MCP_TRANSPORT", "stdio, http (streamable HTTP at /mcp) or sse (legacy SSE at /sse and /message)"}, "stdio")
+	str(&cfg.listen, envFlag{"listen", "FAL_VIDEO_MCP_LISTEN", "address for --transport http or sse"}, "127.0.0.1:8080")
+	var token, origins string
+	str(&token, envFlag{"auth-token", "FAL_VIDEO_MCP_AUTH_TOKEN", "bearer token HTTP clients must send; required to listen beyond loopback (prefer the env variable)"}, "")
+	str(&origins, envFlag{"allowed-origins", "FAL_VIDEO_MCP_ALLOWED_ORIGINS", "comma-separated browser origins allowed to call the HTTP transports"}, "")
+	statelessEnv, statelessErr := strconv.ParseBool(def(envFlag{env: "FAL_VIDEO_MCP_STATELESS"}, "false"))
+	fs.BoolVar(&cfg.stateless, "stateless", statelessEnv, "streamable HTTP without sessions, for several replicas behind a load balancer (env FAL_VIDEO_MCP_STATELESS=1)")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `%s %s — an MCP server for fal.ai's video-to-video models.
@@ -136,6 +151,18 @@ Flags:
 	}
 	if cfg.maxWait, err = time.ParseDuration(maxWait); err != nil || cfg.maxWait < time.Second {
 		return cfg, fmt.Errorf("--max-wait %q: want a duration of at least 1s, such as 50s", maxWait)
+	}
+	cfg.authToken = falqueue.Secret(token)
+	if origins != "" {
+		cfg.allowedOrigins = strings.Split(origins, ",")
+	}
+	if statelessErr != nil {
+		return cfg, fmt.Errorf("FAL_VIDEO_MCP_STATELESS=%q: want 1, 0, true or false", getenv("FAL_VIDEO_MCP_STATELESS"))
+	}
+	switch cfg.transport {
+	case "stdio", "http", "sse":
+	default:
+		return cfg, fmt.Errorf("--transport %q: want stdio, http or sse", cfg.transport)
 	}
 	if toolList != "" {
 		cfg.tools = strings.Split(toolList, ",")
@@ -191,6 +218,61 @@ func startEmulator() *faltest.Server {
 		})
 	}
 	return emu
+}
+
+// serveHTTP serves the streamable HTTP or SSE transport until ctx ends,
+// behind the token, Origin and body checks; /healthz answers without a
+// token and says nothing but "ok".
+func serveHTTP(ctx context.Context, srv *server.MCPServer, cfg config, log *slog.Logger) int {
+	if err := httpguard.CheckListen(cfg.listen, cfg.authToken != ""); err != nil {
+		log.Error("not listening", "err", err)
+		return 2
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	var shutdown func(context.Context) error
+	switch cfg.transport {
+	case "http":
+		h := server.NewStreamableHTTPServer(srv, server.WithEndpointPath("/mcp"), server.WithStateLess(cfg.stateless),
+			server.WithStreamableHTTPLogger(log))
+		mux.Handle("/mcp", h)
+		shutdown = h.Shutdown
+	case "sse":
+		h := server.NewSSEServer(srv, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message"))
+		mux.Handle("/sse", h.SSEHandler())
+		mux.Handle("/message", h.MessageHandler())
+		shutdown = h.Shutdown
+	}
+	hs := &http.Server{
+		Handler: httpguard.Wrap(mux, httpguard.Options{Token: string(cfg.authToken), AllowedOrigins: cfg.allowedOrigins,
+			Open: []string{"/healthz"}}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		log.Error("cannot listen", "addr", cfg.listen, "err", err)
+		return 1
+	}
+	log.Info("serving MCP over HTTP", "transport", cfg.transport, "addr", ln.Addr().String(), "version", versionString())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		log.Error("HTTP server stopped", "err", err)
+		return 1
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = shutdown(sctx)
+	_ = hs.Shutdown(sctx)
+	log.Info("stopped")
+	return 0
 }
 
 // parseSize reads a byte count: a number with an optional KiB, MiB, GiB
@@ -320,6 +402,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 1
 	}
 
+	if cfg.transport != "stdio" {
+		code := serveHTTP(ctx, srv, cfg, log)
+		stop()
+		background.Wait()
+		return code
+	}
 	log.Info("serving MCP over stdio", "version", versionString(), "queue", falCfg.QueueURL)
 	stdio := server.NewStdioServer(srv)
 	stdio.SetErrorLogger(slog.NewLogLogger(log.Handler(), slog.LevelError))

@@ -6,13 +6,40 @@
 // It implements fal from the project's protocol notes
 // (shared/fal-protocol.md, §9 is its checklist) independently of the
 // falqueue client: it shares no code with it, so that it cannot agree with
-// the client's mistakes. Where the notes list an uncertainty (§10), it
-// does what the notes report as commonly observed, and says so.
+// the client's mistakes.
 //
 // Three listeners stand for fal's three hosts: QueueURL (queue.fal.run),
 // RestURL (rest.fal.ai) and CDNURL (v3.fal.media). Jobs follow per-endpoint
 // scripts, in real time or one Step at a time; faults can be injected into
 // any operation; every request is logged for tests to assert on.
+//
+// Where the notes are uncertain (§10), the emulator does what they report
+// as documented or commonly observed:
+//
+//   - A result asked for before completion is 400 {"detail":"Request is
+//     still in progress"} (§10.1).
+//   - Cancel answers 202 CANCELLATION_REQUESTED, 400 ALREADY_COMPLETED or
+//     404 NOT_FOUND (§10.2). A cancelled job ends COMPLETED with error
+//     "Request cancelled by the client", error_type client_cancelled, and
+//     its result replays 499, the status §6.1 gives that type. A running
+//     job with Script.IgnoreCancel gets the 202 but keeps running.
+//   - Status, result and cancel answer only under the app id (owner/alias,
+//     namespace kept); with the endpoint's sub-path they answer 405 (§10.3).
+//   - Submit answers status IN_QUEUE and queue_position (§10.4), and no
+//     gateway_request_id.
+//   - A missing or wrong key is 401 {"detail":"Invalid or missing API key"}
+//     (§10.5).
+//   - The SSE stream sends data events only (no event: or id: lines), one
+//     for every state change, each log line included (§10.6).
+//   - Log lines are {"message","level":"INFO","source":"USER","timestamp"}
+//     (§10.7).
+//   - A multipart part answers its etag (hex MD5) in both the JSON body and
+//     the ETag header (§10.8).
+//   - The webhook JWKS is served at RestURL + "/.well-known/jwks.json"
+//     (§10.9).
+//   - X-Fal-Request-Timeout must be a number of seconds greater than 1, as
+//     the clients enforce, else 400 bad_request (§10.10).
+//   - Statuses are IN_QUEUE, IN_PROGRESS and COMPLETED only (§10.11).
 package faltest
 
 import (
