@@ -24,26 +24,38 @@ const httpToken = "canary-http-token-0123456789"
 // returns its base URL, read from its start-up log line.
 func startHTTP(t *testing.T, args ...string) string {
 	t.Helper()
+	base, _, _ := startHTTPWith(t, []string{"FAL_VIDEO_MCP_DRY_RUN=1", "FAL_VIDEO_MCP_AUTH_TOKEN=" + httpToken}, args...)
+	return base
+}
+
+// startHTTPWith runs the binary with env (beside PATH and HOME) on
+// 127.0.0.1:0 and returns its base URL, its stderr so far and on, and the
+// command.
+func startHTTPWith(t *testing.T, env []string, args ...string) (string, *lockedBuffer, *exec.Cmd) {
+	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"--listen", "127.0.0.1:0"}, args...)...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "FAL_VIDEO_MCP_DRY_RUN=1", "FAL_VIDEO_MCP_AUTH_TOKEN=" + httpToken}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	log := &lockedBuffer{}
 	addr := regexp.MustCompile(`serving MCP over HTTP .*addr=(\S+)`)
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
+		log.Write([]byte(sc.Text() + "\n"))
 		if m := addr.FindStringSubmatch(sc.Text()); m != nil {
-			go func() { // keep draining the log
+			go func() { // keep reading the log
 				for sc.Scan() {
+					log.Write([]byte(sc.Text() + "\n"))
 				}
 			}()
-			return "http://" + m[1]
+			return "http://" + m[1], log, cmd
 		}
 	}
-	t.Fatal("the server did not start")
-	return ""
+	t.Fatalf("the server did not start:\n%s", log.String())
+	return "", nil, nil
 }
 
 func runDryJob(t *testing.T, c *client.Client, version string) {

@@ -48,6 +48,7 @@ func main() {
 // config is everything the command line and environment decide.
 type config struct {
 	logLevel       slog.Level
+	logFormat      string
 	queueURL       string
 	restURL        string
 	requestTimeout time.Duration
@@ -90,6 +91,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		fs.StringVar(p, f.name, def(f, fallback), f.usage+" (env "+f.env+")")
 	}
 	str(&logLevel, envFlag{"log-level", "FAL_VIDEO_MCP_LOG_LEVEL", "log level: debug, info, warn or error"}, "info")
+	str(&cfg.logFormat, envFlag{"log-format", "FAL_VIDEO_MCP_LOG_FORMAT", "log format on stderr: text (tint) or json"}, "text")
 	str(&cfg.queueURL, envFlag{"queue-url", falqueue.EnvQueueURL, "base URL of fal's queue"}, falqueue.DefaultQueueURL)
 	str(&cfg.restURL, envFlag{"rest-url", falqueue.EnvRestURL, "base URL of fal's REST API (storage)"}, falqueue.DefaultRestURL)
 	var timeout, maxWait string
@@ -158,6 +160,9 @@ Flags:
 	}
 	if statelessErr != nil {
 		return cfg, fmt.Errorf("FAL_VIDEO_MCP_STATELESS=%q: want 1, 0, true or false", getenv("FAL_VIDEO_MCP_STATELESS"))
+	}
+	if cfg.logFormat != "text" && cfg.logFormat != "json" {
+		return cfg, fmt.Errorf("--log-format %q: want text or json", cfg.logFormat)
 	}
 	switch cfg.transport {
 	case "stdio", "http", "sse":
@@ -316,8 +321,12 @@ func openLedger(ctx context.Context, cfg config, getenv func(string) string, log
 	return led, ""
 }
 
-// newLogger logs to w (stderr) with tint: colour only on a terminal.
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+// newLogger logs to w (stderr): JSON lines, or tint text with colour only
+// on a terminal.
+func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	}
 	noColor := true
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
@@ -340,7 +349,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stdout, "%s %s\n", tools.Name, versionString())
 		return 0
 	}
-	log := newLogger(stderr, cfg.logLevel)
+	log := newLogger(stderr, cfg.logLevel, cfg.logFormat)
 
 	falCfg := falqueue.ConfigFromEnv(getenv)
 	falCfg.QueueURL, falCfg.RestURL = cfg.queueURL, cfg.restURL
@@ -365,6 +374,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal now ends the process at once
+	}()
 	if cfg.stateDir == "" && cfg.dryRun {
 		// Dry-run jobs are make-believe: keep them out of the user's
 		// history, in a ledger that goes away with the process.

@@ -66,6 +66,10 @@ func TestInvalidCalls(t *testing.T) {
 			"images": []any{map[string]any{"image_url": "https://x/a.png", "start_frame_num": 160}}}, []string{"start_frame_num", "160"}},
 		{"ltx_multiconditioning_video", map[string]any{"prompt": "x", "images": []any{map[string]any{"image_url": "https://x/a.png", "start_frame_num": 12}}},
 			[]string{"start_frame_num", "12"}},
+		// Media values that are neither a URL, a data URI nor a local path.
+		{"upscale_video", map[string]any{"video_url": "clip.mp4"}, []string{"video_url", `"clip.mp4"`, "https URL"}},
+		{"ltx_multiconditioning_video", map[string]any{"prompt": "x", "images": []any{map[string]any{"image_url": "ftp://x/a.png"}}},
+			[]string{"images.image_url", `"ftp://x/a.png"`, "data URI"}},
 		// Job tools.
 		{"job_status", map[string]any{}, []string{"request_id", "required"}},
 		{"job_status", map[string]any{"request_id": "r1"}, []string{"r1", "endpoint_id"}},

@@ -144,6 +144,10 @@ func (u *uploads) resolvePath(ctx context.Context, obj map[string]any, segs []st
 	}
 	replace := func(s string) (string, error) {
 		if !localfile.IsLocal(s) {
+			if !remoteMedia(s) {
+				return "", fmt.Errorf("%s: got %s — allowed an https URL, a data URI, or an absolute local path or file:// URL inside the allowed folders",
+					strings.ReplaceAll(field, "[]", ""), display(s))
+			}
 			return s, nil
 		}
 		up, err := u.upload(ctx, s)
@@ -195,4 +199,12 @@ func clientRoots(ctx context.Context) []string {
 		}
 	}
 	return dirs
+}
+
+// remoteMedia reports whether a media value goes to fal as it is: an
+// http(s) URL, a data URI, or empty (the seed's examples send "" for a
+// media input they do not use).
+func remoteMedia(s string) bool {
+	lower := strings.ToLower(s)
+	return s == "" || strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "data:")
 }

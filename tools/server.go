@@ -127,6 +127,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		server.WithToolCapabilities(true),
 		server.WithLogging(),
 		server.WithRecovery(),
+		server.WithLogger(opts.Logger), // one line per request and per tool call
 	)
 	mcp.AddTools(enabled...)
 	if opts.Ledger != nil && opts.Context != nil {

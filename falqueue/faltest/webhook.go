@@ -68,10 +68,10 @@ func (s *Server) deliverWebhook(j Job, status int, result []byte, f *Failure) {
 
 // postWebhook makes one delivery attempt and logs it; it reports success
 // (a 2xx answer). A fault on OpWebhook spoils the attempt so that it is
-// retried: Status or DropBefore skip the POST (as if the receiver could
-// not be reached), DropAfter sends it but counts it failed (as if its
-// answer were lost, so the receiver sees the delivery twice), Delay waits
-// first.
+// retried: Status skips the POST and logs that status as the receiver's
+// answer, DropBefore skips it as if the receiver could not be reached,
+// DropAfter sends it but counts it failed as if its answer were lost (so
+// the receiver sees the delivery twice), Delay waits first.
 func (s *Server) postWebhook(j Job, raw []byte) bool {
 	f := s.takeFault(OpWebhook)
 	if f != nil && f.Delay > 0 {
