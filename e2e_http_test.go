@@ -62,6 +62,15 @@ func runDryJob(t *testing.T, c *client.Client, version string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	progress := make(chan struct{}, 100)
+	c.OnNotification(func(n mcp.JSONRPCNotification) {
+		if n.Method == "notifications/progress" {
+			select {
+			case progress <- struct{}{}:
+			default:
+			}
+		}
+	})
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +86,34 @@ func runDryJob(t *testing.T, c *client.Client, version string) {
 	res, job, err := callTool(ctx, c, "upscale_video", map[string]any{"video_url": "https://x/in.mp4", "wait_seconds": 20}, nil)
 	if err != nil || res.IsError || job.Status != tools.StatusCompleted || !job.DryRun {
 		t.Fatalf("dry-run job = %+v %v", job, err)
+	}
+
+	// Cancel a waiting call: it returns at once; the server keeps serving.
+	for len(progress) > 0 {
+		<-progress
+	}
+	cctx, ccancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := callTool(cctx, c, "upscale_video", map[string]any{"video_url": "https://x/in.mp4", "wait_seconds": 20}, &mcp.Meta{ProgressToken: "c"})
+		done <- err
+	}()
+	select {
+	case <-progress:
+	case <-ctx.Done():
+		t.Fatal("no progress from the waiting call")
+	}
+	ccancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled call = %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the cancelled call did not return")
+	}
+	if _, _, err := callTool(ctx, c, "job_list", map[string]any{}, nil); err != nil {
+		t.Errorf("job_list after a cancelled call: %v", err)
 	}
 }
 

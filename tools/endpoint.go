@@ -121,8 +121,16 @@ func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*m
 		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun}, h, sent)
 	s.wakeFollowers()
 	s.opts.Logger.Info("job submitted", "tool", et.row.Tool, "request_id", h.RequestID)
+	clientLog(ctx, mcp.LoggingLevelInfo, "job submitted", map[string]any{"tool": et.row.Tool, "endpoint_id": et.row.ID, "request_id": h.RequestID})
 	if wait > 0 {
 		job = s.follow(ctx, req, h, wait)
+	}
+	if finished(job.Status) {
+		level := mcp.LoggingLevelInfo
+		if job.Status != StatusCompleted {
+			level = mcp.LoggingLevelWarning
+		}
+		clientLog(ctx, level, "job "+job.Status, map[string]any{"tool": et.row.Tool, "request_id": job.RequestID, "status": job.Status})
 	}
 	return s.answer(job), nil
 }
