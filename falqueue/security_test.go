@@ -135,7 +135,7 @@ func TestKeyStaysHome(t *testing.T) {
 // TestRequestTimeout: a request that hangs is cut by the per-request
 // timeout and retried; it never hangs the caller.
 func TestRequestTimeout(t *testing.T) {
-	e := newEnv(t, faltest.Options{}, func(c *falqueue.Config) { c.RequestTimeout = 50 * time.Millisecond })
+	e := newEnv(t, faltest.Options{}, func(c *falqueue.Config) { c.RequestTimeout = time.Second })
 	h, err := e.client.Submit(ctxT(t), "fal-ai/x", nil, falqueue.SubmitOptions{})
 	if err != nil {
 		t.Fatal(err)
