@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -16,26 +13,10 @@ import (
 // starts, lists every tool, and refuses each submit with an error that
 // says how to set FAL_KEY or use --dry-run.
 func TestNoKeyStillServes(t *testing.T) {
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	var stderr lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(context.Background(), nil, env(map[string]string{"FAL_VIDEO_MCP_STATE_DIR": t.TempDir()}), inR, outW, &stderr)
-		outW.Close()
-	}()
-	c := client.NewClient(transport.NewIO(outR, inW, io.NopCloser(strings.NewReader(""))))
+	p := runPiped(t, mcp.ProtocolVersion20251125, nil, map[string]string{"FAL_VIDEO_MCP_STATE_DIR": t.TempDir()})
+	c, stderr := p.client, p.stderr
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.ProtocolVersion20251125
-	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
 	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -65,11 +46,9 @@ func TestNoKeyStillServes(t *testing.T) {
 	if !res.IsError || !strings.Contains(msg, "FAL_KEY") || !strings.Contains(msg, "--dry-run") {
 		t.Errorf("submit without a key = %v %q", res.IsError, msg)
 	}
-	inW.Close()
-	if code := <-done; code != 0 {
+	if code := p.stop(); code != 0 {
 		t.Errorf("exit code %d; stderr:\n%s", code, stderr.String())
 	}
-	c.Close()
 	if !strings.Contains(stderr.String(), "no fal key") {
 		t.Errorf("stderr does not warn about the missing key:\n%s", stderr.String())
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
@@ -35,45 +36,68 @@ func (l *lockedBuffer) String() string {
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
+// piped is run() serving stdio over pipes, with an initialized mcp-go
+// client on the other end.
+type piped struct {
+	client *client.Client
+	stdout *lockedBuffer // every byte run wrote to stdout
+	stderr *lockedBuffer
+	stdin  io.Closer
+	done   chan int
+}
+
+// runPiped starts run(args, env) over pipes and initializes a client in
+// the given protocol era.
+func runPiped(t *testing.T, version string, args []string, vars map[string]string) *piped {
+	t.Helper()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	p := &piped{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, stdin: inW, done: make(chan int, 1)}
+	go func() {
+		p.done <- run(context.Background(), args, env(vars), inR, io.MultiWriter(outW, p.stdout), p.stderr)
+		outW.Close()
+	}()
+	p.client = client.NewClient(transport.NewIO(outR, inW, io.NopCloser(strings.NewReader(""))))
+	t.Cleanup(func() { p.client.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.client.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	req := mcp.InitializeRequest{}
+	req.Params.ProtocolVersion = version
+	req.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
+	res, err := p.client.Initialize(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ServerInfo.Name != "fal-video-mcp" || res.Instructions == "" || res.ProtocolVersion != version {
+		t.Errorf("initialize = %+v", res)
+	}
+	return p
+}
+
+// stop closes stdin (EOF ends the server) and returns its exit code.
+func (p *piped) stop() int {
+	p.stdin.Close()
+	return <-p.done
+}
+
 // TestServesMCPOverStdio drives run() with an mcp-go client over pipes in
 // both protocol eras: the handshake works, stdout carries only the
 // protocol, and the logs go to stderr.
 func TestServesMCPOverStdio(t *testing.T) {
 	for _, version := range []string{mcp.ProtocolVersion20251125, mcp.LATEST_PROTOCOL_VERSION} {
 		t.Run(version, func(t *testing.T) {
-			inR, inW := io.Pipe()
-			outR, outW := io.Pipe()
-			var stderr lockedBuffer
-			var stdout lockedBuffer
-			done := make(chan int, 1)
-			go func() {
-				done <- run(context.Background(), []string{"--log-level", "debug"},
-					env(map[string]string{"FAL_KEY": "canary-key-never-printed", "FAL_VIDEO_MCP_STATE_DIR": t.TempDir()}), inR, io.MultiWriter(outW, &stdout), &stderr)
-				outW.Close()
-			}()
-			c := client.NewClient(transport.NewIO(outR, inW, io.NopCloser(strings.NewReader(""))))
-			ctx := context.Background()
-			if err := c.Start(ctx); err != nil {
+			p := runPiped(t, version, []string{"--log-level", "debug"},
+				map[string]string{"FAL_KEY": "canary-key-never-printed", "FAL_VIDEO_MCP_STATE_DIR": t.TempDir()})
+			if _, err := p.client.ListTools(context.Background(), mcp.ListToolsRequest{}); err != nil {
 				t.Fatal(err)
 			}
-			req := mcp.InitializeRequest{}
-			req.Params.ProtocolVersion = version
-			req.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
-			res, err := c.Initialize(ctx, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.ServerInfo.Name != "fal-video-mcp" || res.Instructions == "" || res.ProtocolVersion != version {
-				t.Errorf("initialize = %+v", res)
-			}
-			if _, err := c.ListTools(ctx, mcp.ListToolsRequest{}); err != nil {
-				t.Fatal(err)
-			}
-			inW.Close() // EOF on stdin ends the server
-			if code := <-done; code != 0 {
+			stdout, stderr := p.stdout, p.stderr
+			if code := p.stop(); code != 0 {
 				t.Errorf("exit code %d; stderr:\n%s", code, stderr.String())
 			}
-			c.Close()
 			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 				if !strings.HasPrefix(line, `{"jsonrpc":"2.0"`) {
 					t.Errorf("stdout line is not JSON-RPC: %q", line)
@@ -132,24 +156,8 @@ func TestUnusableLedgerStillServes(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "jobs.db"), []byte(garbage), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	var stderr lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(context.Background(), nil, env(map[string]string{"FAL_VIDEO_MCP_STATE_DIR": dir, "FAL_VIDEO_MCP_DRY_RUN": "1"}), inR, outW, &stderr)
-		outW.Close()
-	}()
-	c := client.NewClient(transport.NewIO(outR, inW, io.NopCloser(strings.NewReader(""))))
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	req := mcp.InitializeRequest{}
-	req.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	if _, err := c.Initialize(ctx, req); err != nil {
-		t.Fatal(err)
-	}
+	p := runPiped(t, mcp.LATEST_PROTOCOL_VERSION, nil, map[string]string{"FAL_VIDEO_MCP_STATE_DIR": dir, "FAL_VIDEO_MCP_DRY_RUN": "1"})
+	c, stderr, ctx := p.client, p.stderr, context.Background()
 	call := mcp.CallToolRequest{}
 	call.Params.Name = "job_list"
 	res, err := c.CallTool(ctx, call)
@@ -159,9 +167,7 @@ func TestUnusableLedgerStillServes(t *testing.T) {
 	if txt := res.Content[0].(mcp.TextContent).Text; !strings.Contains(txt, "history is unavailable") {
 		t.Errorf("job_list does not say the history is unavailable: %s", txt)
 	}
-	inW.Close()
-	<-done
-	c.Close()
+	p.stop()
 	if !strings.Contains(stderr.String(), "no job ledger") || !strings.Contains(stderr.String(), "jobs.db") {
 		t.Errorf("stderr does not explain the ledger problem:\n%s", stderr.String())
 	}
