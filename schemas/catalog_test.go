@@ -109,19 +109,9 @@ func TestLookup(t *testing.T) {
 // omitzero), optional input scalars are pointers, every field has a JSON name
 // and a description.
 func TestStructConventions(t *testing.T) {
-	seen := map[reflect.Type]bool{}
-	var walk func(t *testing.T, typ reflect.Type, input bool)
-	walk = func(t *testing.T, typ reflect.Type, input bool) {
-		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice {
-			typ = typ.Elem()
-		}
-		if typ.Kind() != reflect.Struct || seen[typ] {
-			return
-		}
-		seen[typ] = true
-		for i := 0; i < typ.NumField(); i++ {
-			f := typ.Field(i)
-			where := typ.Name() + "." + f.Name
+	check := func(t *testing.T, input bool) func(owner reflect.Type, f reflect.StructField) {
+		return func(owner reflect.Type, f reflect.StructField) {
+			where := owner.Name() + "." + f.Name
 			jsonTag := f.Tag.Get("json")
 			parts := strings.Split(jsonTag, ",")
 			if parts[0] == "" || parts[0] == "-" {
@@ -149,13 +139,30 @@ func TestStructConventions(t *testing.T) {
 					t.Errorf("%s: optional input scalar %s should be a pointer", where, f.Type)
 				}
 			}
-			walk(t, f.Type, input)
 		}
 	}
+	seen := map[reflect.Type]bool{}
 	for _, e := range Catalog {
 		t.Run(e.Tool, func(t *testing.T) {
-			walk(t, e.Input, true)
-			walk(t, e.Output, false)
+			eachField(e.Input, seen, check(t, true))
+			eachField(e.Output, seen, check(t, false))
 		})
+	}
+}
+
+// eachField calls fn with every field of typ and of the structs nested in
+// it (through pointers and slices), visiting each struct type once.
+func eachField(typ reflect.Type, seen map[reflect.Type]bool, fn func(owner reflect.Type, f reflect.StructField)) {
+	for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice {
+		typ = typ.Elem()
+	}
+	if typ.Kind() != reflect.Struct || seen[typ] {
+		return
+	}
+	seen[typ] = true
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		fn(typ, f)
+		eachField(f.Type, seen, fn)
 	}
 }

@@ -428,32 +428,20 @@ func TestSchemaTagKeys(t *testing.T) {
 		"required": true, "enum": true, "default": true, "minimum": true, "maximum": true,
 		"multipleOf": true, "minLength": true, "maxLength": true, "uniqueItems": true,
 	}
-	seen := map[reflect.Type]bool{}
-	var walk func(typ reflect.Type)
-	walk = func(typ reflect.Type) {
-		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice {
-			typ = typ.Elem()
-		}
-		if typ.Kind() != reflect.Struct || seen[typ] {
+	check := func(owner reflect.Type, f reflect.StructField) {
+		tag := strings.ReplaceAll(f.Tag.Get("jsonschema"), `\,`, "")
+		if tag == "" {
 			return
 		}
-		seen[typ] = true
-		for i := 0; i < typ.NumField(); i++ {
-			f := typ.Field(i)
-			tag := strings.ReplaceAll(f.Tag.Get("jsonschema"), `\,`, "")
-			if tag != "" {
-				for _, kv := range strings.Split(tag, ",") {
-					key := strings.SplitN(kv, "=", 2)[0]
-					if !known[key] {
-						t.Errorf("%s.%s: unknown jsonschema tag key %q", typ.Name(), f.Name, key)
-					}
-				}
+		for _, kv := range strings.Split(tag, ",") {
+			if key := strings.SplitN(kv, "=", 2)[0]; !known[key] {
+				t.Errorf("%s.%s: unknown jsonschema tag key %q", owner.Name(), f.Name, key)
 			}
-			walk(f.Type)
 		}
 	}
+	seen := map[reflect.Type]bool{}
 	for _, e := range Catalog {
-		walk(e.Input)
-		walk(e.Output)
+		eachField(e.Input, seen, check)
+		eachField(e.Output, seen, check)
 	}
 }
