@@ -182,14 +182,7 @@ func (t *tracker) observe(st *Status) {
 // recent lines, so it overlaps the end of what was seen: the longest suffix
 // of the seen lines that is a prefix of the window is the overlap.
 func (t *tracker) merge(window []Log) []Log {
-	overlap := 0
-	for k := min(len(window), len(t.logs)); k > 0; k-- {
-		if sameLogs(t.logs[len(t.logs)-k:], window[:k]) {
-			overlap = k
-			break
-		}
-	}
-	fresh := window[overlap:]
+	fresh := NewLogs(t.logs, window, Log.same)
 	if len(fresh) == 0 {
 		return nil
 	}
@@ -207,13 +200,22 @@ func (t *tracker) final() *Status {
 	return t.last
 }
 
-func sameLogs(a, b []Log) bool {
-	for i := range a {
-		if !a[i].same(b[i]) {
-			return false
+// NewLogs returns the lines of a status's log window that were not seen
+// yet. fal's status carries a sliding window of recent lines, not the
+// whole log (§4.2), so the window overlaps the end of what was seen: the
+// longest suffix of seen that is a prefix of window is the overlap, and
+// what follows it is new. same compares a seen line with a window line.
+func NewLogs[S any](seen []S, window []Log, same func(S, Log) bool) []Log {
+	for k := min(len(window), len(seen)); k > 0; k-- {
+		match := true
+		for i := 0; i < k && match; i++ {
+			match = same(seen[len(seen)-k+i], window[i])
+		}
+		if match {
+			return window[k:]
 		}
 	}
-	return true
+	return window
 }
 
 func samePosition(a, b *int) bool {

@@ -65,22 +65,7 @@ func (s *toolset) apply(id string, st *falqueue.Status, newLogs []falqueue.Log) 
 func (s *toolset) applyWindow(id string, st *falqueue.Status) Job {
 	var fresh []falqueue.Log
 	s.jobs.update(id, func(_ *Job, logs *[]string) {
-		known := *logs
-		overlap := 0
-		for k := min(len(st.Logs), len(known)); k > 0; k-- {
-			match := true
-			for i := 0; i < k; i++ {
-				if known[len(known)-k+i] != st.Logs[i].Message {
-					match = false
-					break
-				}
-			}
-			if match {
-				overlap = k
-				break
-			}
-		}
-		fresh = st.Logs[overlap:]
+		fresh = falqueue.NewLogs(*logs, st.Logs, func(seen string, l falqueue.Log) bool { return seen == l.Message })
 	})
 	return s.apply(id, st, fresh)
 }
