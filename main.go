@@ -90,6 +90,16 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str := func(p *string, f envFlag, fallback string) {
 		fs.StringVar(p, f.name, def(f, fallback), f.usage+" (env "+f.env+")")
 	}
+	// boolean flags take their default from the env twin; a twin that is
+	// not a boolean is reported after parsing.
+	var envErr error
+	boolean := func(p *bool, f envFlag) {
+		v, err := strconv.ParseBool(def(f, "false"))
+		if err != nil && envErr == nil {
+			envErr = fmt.Errorf("%s=%q: want 1, 0, true or false", f.env, getenv(f.env))
+		}
+		fs.BoolVar(p, f.name, v, f.usage+" (env "+f.env+"=1)")
+	}
 	str(&logLevel, envFlag{"log-level", "FAL_VIDEO_MCP_LOG_LEVEL", "log level: debug, info, warn or error"}, "info")
 	str(&cfg.logFormat, envFlag{"log-format", "FAL_VIDEO_MCP_LOG_FORMAT", "log format on stderr: text (tint) or json"}, "text")
 	str(&cfg.queueURL, envFlag{"queue-url", falqueue.EnvQueueURL, "base URL of fal's queue"}, falqueue.DefaultQueueURL)
@@ -97,8 +107,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	var timeout, maxWait string
 	str(&timeout, envFlag{"request-timeout", "FAL_VIDEO_MCP_REQUEST_TIMEOUT", "timeout of each HTTP request to fal"}, "60s")
 	str(&maxWait, envFlag{"max-wait", "FAL_VIDEO_MCP_MAX_WAIT", "the longest a tool call waits for a job (caps wait_seconds; keep it under your client's timeout)"}, "50s")
-	dryRunEnv, dryRunErr := strconv.ParseBool(def(envFlag{env: "FAL_VIDEO_MCP_DRY_RUN"}, "false"))
-	fs.BoolVar(&cfg.dryRun, "dry-run", dryRunEnv, "run against an offline fal emulator on 127.0.0.1: no key, no cost (env FAL_VIDEO_MCP_DRY_RUN=1)")
+	boolean(&cfg.dryRun, envFlag{"dry-run", "FAL_VIDEO_MCP_DRY_RUN", "run against an offline fal emulator on 127.0.0.1: no key, no cost"})
 	str(&cfg.stateDir, envFlag{"state-dir", "FAL_VIDEO_MCP_STATE_DIR", "where the job ledger lives (default $XDG_STATE_HOME/fal-video-mcp or ~/.local/state/fal-video-mcp; a temporary one in dry-run)"}, "")
 	if env := getenv("FAL_VIDEO_MCP_ALLOW_DIRS"); env != "" {
 		cfg.allowDirs = filepath.SplitList(env)
@@ -108,19 +117,16 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	var maxUpload string
 	str(&maxUpload, envFlag{"max-upload-size", "FAL_VIDEO_MCP_MAX_UPLOAD_SIZE", "the largest local file that may be uploaded (e.g. 2GiB, 500MiB)"}, "2GiB")
 	str(&cfg.outputDir, envFlag{"output-dir", "FAL_VIDEO_MCP_OUTPUT_DIR", "where job_result saves output files (default a fal-video-mcp folder in ~/Downloads, else in your home)"}, "")
-	downloadEnv, downloadErr := strconv.ParseBool(def(envFlag{env: "FAL_VIDEO_MCP_DOWNLOAD"}, "false"))
-	fs.BoolVar(&cfg.download, "download", downloadEnv, "save every finished job's output files into the output folder (env FAL_VIDEO_MCP_DOWNLOAD=1)")
+	boolean(&cfg.download, envFlag{"download", "FAL_VIDEO_MCP_DOWNLOAD", "save every finished job's output files into the output folder"})
 	var toolList string
 	str(&toolList, envFlag{"tools", "FAL_VIDEO_MCP_TOOLS", "comma-separated tool names or endpoint ids to expose (the job tools are always kept); default all"}, "")
-	readOnlyEnv, readOnlyErr := strconv.ParseBool(def(envFlag{env: "FAL_VIDEO_MCP_READ_ONLY"}, "false"))
-	fs.BoolVar(&cfg.readOnly, "read-only", readOnlyEnv, "expose only job_status, job_result and job_list: nothing is submitted or spent (env FAL_VIDEO_MCP_READ_ONLY=1)")
+	boolean(&cfg.readOnly, envFlag{"read-only", "FAL_VIDEO_MCP_READ_ONLY", "expose only job_status, job_result and job_list: nothing is submitted or spent"})
 	str(&cfg.transport, envFlag{"transport", "FAL_VIDEO_MCP_TRANSPORT", "stdio, http (streamable HTTP at /mcp) or sse (legacy SSE at /sse and /message)"}, "stdio")
 	str(&cfg.listen, envFlag{"listen", "FAL_VIDEO_MCP_LISTEN", "address for --transport http or sse"}, "127.0.0.1:8080")
 	var token, origins string
 	str(&token, envFlag{"auth-token", "FAL_VIDEO_MCP_AUTH_TOKEN", "bearer token HTTP clients must send; required to listen beyond loopback (prefer the env variable)"}, "")
 	str(&origins, envFlag{"allowed-origins", "FAL_VIDEO_MCP_ALLOWED_ORIGINS", "comma-separated browser origins allowed to call the HTTP transports"}, "")
-	statelessEnv, statelessErr := strconv.ParseBool(def(envFlag{env: "FAL_VIDEO_MCP_STATELESS"}, "false"))
-	fs.BoolVar(&cfg.stateless, "stateless", statelessEnv, "streamable HTTP without sessions, for several replicas behind a load balancer (env FAL_VIDEO_MCP_STATELESS=1)")
+	boolean(&cfg.stateless, envFlag{"stateless", "FAL_VIDEO_MCP_STATELESS", "streamable HTTP without sessions, for several replicas behind a load balancer"})
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `%s %s — an MCP server for fal.ai's video-to-video models.
@@ -155,11 +161,11 @@ Flags:
 		return cfg, fmt.Errorf("--max-wait %q: want a duration of at least 1s, such as 50s", maxWait)
 	}
 	cfg.authToken = falqueue.Secret(token)
+	if envErr != nil {
+		return cfg, envErr
+	}
 	if origins != "" {
 		cfg.allowedOrigins = strings.Split(origins, ",")
-	}
-	if statelessErr != nil {
-		return cfg, fmt.Errorf("FAL_VIDEO_MCP_STATELESS=%q: want 1, 0, true or false", getenv("FAL_VIDEO_MCP_STATELESS"))
 	}
 	if cfg.logFormat != "text" && cfg.logFormat != "json" {
 		return cfg, fmt.Errorf("--log-format %q: want text or json", cfg.logFormat)
@@ -171,12 +177,6 @@ Flags:
 	}
 	if toolList != "" {
 		cfg.tools = strings.Split(toolList, ",")
-	}
-	if readOnlyErr != nil {
-		return cfg, fmt.Errorf("FAL_VIDEO_MCP_READ_ONLY=%q: want 1, 0, true or false", getenv("FAL_VIDEO_MCP_READ_ONLY"))
-	}
-	if downloadErr != nil {
-		return cfg, fmt.Errorf("FAL_VIDEO_MCP_DOWNLOAD=%q: want 1, 0, true or false", getenv("FAL_VIDEO_MCP_DOWNLOAD"))
 	}
 	if cfg.outputDir == "" {
 		home := getenv("HOME")
@@ -190,9 +190,6 @@ Flags:
 		if fi, err := os.Stat(filepath.Join(home, "Downloads")); err == nil && fi.IsDir() {
 			cfg.outputDir = filepath.Join(home, "Downloads", "fal-video-mcp")
 		}
-	}
-	if dryRunErr != nil {
-		return cfg, fmt.Errorf("FAL_VIDEO_MCP_DRY_RUN=%q: want 1, 0, true or false", getenv("FAL_VIDEO_MCP_DRY_RUN"))
 	}
 	return cfg, nil
 }
