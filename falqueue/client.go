@@ -75,7 +75,7 @@ func New(cfg Config) (*Client, error) {
 	if c.userAgent == "" {
 		c.userAgent = "falqueue-go"
 	}
-	hc := http.DefaultClient
+	hc := &http.Client{Transport: defaultTransport()}
 	if cfg.HTTPClient != nil {
 		hc = cfg.HTTPClient
 	}
@@ -83,6 +83,17 @@ func New(cfg Config) (*Client, error) {
 	shared.CheckRedirect = c.checkRedirect
 	c.hc = &shared
 	return c, nil
+}
+
+// idleConnsPerHost keeps connections to fal's hosts for the server's
+// fan-out: every job's follower holds a status stream, and results, status
+// reads and submits come in bursts (net/http keeps 2 per host by default).
+const idleConnsPerHost = 64
+
+func defaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = idleConnsPerHost
+	return t
 }
 
 func orDefault(d, def time.Duration) time.Duration {

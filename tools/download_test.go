@@ -33,13 +33,19 @@ func TestDownloads(t *testing.T) {
 		h.emu.SetScript("fal-ai/video-upscaler", faltest.Script{Output: map[string]any{
 			"video": map[string]any{"url": video, "content_type": "video/mp4", "file_name": tt.fileName}}})
 		job := jobOf(t, h.call(t, ctx, "upscale_video", map[string]any{"video_url": "https://x/i.mp4", "wait_seconds": 5}))
-		for range 2 { // the second download of the same job gets a new name
+		first := ""
+		for range 2 { // a second download of the same job returns the file saved first
 			res := h.call(t, ctx, "job_result", map[string]any{"request_id": job.RequestID, "download": true})
 			got := jobOf(t, res)
 			if res.IsError || len(got.Files) != 1 {
 				t.Fatalf("job_result = %s", text(res))
 			}
 			p := got.Files[0].LocalPath
+			if first == "" {
+				first = p
+			} else if p != first {
+				t.Errorf("second download saved %q, want the first file %q again", p, first)
+			}
 			if filepath.Dir(p) != dir.Dir() || !strings.HasPrefix(filepath.Base(p), "upscale_video-"+job.RequestID) {
 				t.Errorf("saved to %q, want %s/upscale_video-%s…", p, dir.Dir(), job.RequestID)
 			}
@@ -58,12 +64,12 @@ func TestDownloads(t *testing.T) {
 		}
 	}
 	entries, _ := os.ReadDir(dir.Dir())
-	if len(entries) != 6 {
+	if len(entries) != len(tests) {
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.Name())
 		}
-		t.Errorf("output folder holds %v, want 6 files", names)
+		t.Errorf("output folder holds %v, want %d files", names, len(tests))
 	}
 	for _, r := range h.emu.Requests() {
 		if r.Op == faltest.OpFile && r.Header.Get("Authorization") != "" {

@@ -3,9 +3,12 @@ package tools
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -111,19 +114,18 @@ func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*m
 	if input, err = et.decode(args); err != nil {
 		return mcp.NewToolResultError(fmt.Sprintf("%s: %v\nNothing was submitted.", et.row.Tool, err)), nil
 	}
-	h, err := s.opts.Fal.Submit(ctx, et.row.ID, input, falqueue.SubmitOptions{})
+	job, err := s.submit(ctx, et.row, input)
 	if err != nil {
-		return mcp.NewToolResultError(submitError(et.row.ID, err)), nil
+		return mcp.NewToolResultError(err.Error()), nil
 	}
-	now := time.Now().UTC()
-	sent, _ := json.Marshal(input)
-	job := s.jobs.add(Job{RequestID: h.RequestID, EndpointID: et.row.ID, Tool: et.row.Tool, Status: StatusQueued,
-		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun}, h, sent)
-	s.wakeFollowers()
-	s.opts.Logger.Info("job submitted", "tool", et.row.Tool, "request_id", h.RequestID)
-	clientLog(ctx, mcp.LoggingLevelInfo, "job submitted", map[string]any{"tool": et.row.Tool, "endpoint_id": et.row.ID, "request_id": h.RequestID})
+	if job.Status == StatusUnknown {
+		s.opts.Logger.Warn("a submit's outcome is unknown", "tool", et.row.Tool, "local_id", job.RequestID, "err", job.Error)
+		return s.answer(job), nil
+	}
+	s.opts.Logger.Info("job submitted", "tool", et.row.Tool, "request_id", job.RequestID)
+	clientLog(ctx, mcp.LoggingLevelInfo, "job submitted", map[string]any{"tool": et.row.Tool, "endpoint_id": et.row.ID, "request_id": job.RequestID})
 	if wait > 0 {
-		job = s.follow(ctx, req, h, wait)
+		job = s.await(ctx, req, job.RequestID, wait)
 	}
 	if finished(job.Status) {
 		level := mcp.LoggingLevelInfo
@@ -190,23 +192,69 @@ func (s *toolset) waitFrom(args map[string]any) time.Duration {
 	return min(max(wait, 0), s.opts.MaxWait)
 }
 
+// submit sends one job to fal, written ahead to the ledger: the job's row
+// (under a local id, status unknown) exists before the request leaves the
+// process, and fal's answer fills in the request id. A submit whose answer
+// never comes stays unknown — shown, never dropped, never resubmitted. A
+// submit fal refused for certain leaves no job, and the error says why.
+//
+// The submit does not end with the client's call: once sent, its answer
+// is awaited (within the request timeout) even if the client cancels.
+func (s *toolset) submit(ctx context.Context, row schemas.Endpoint, input any) (Job, error) {
+	sent, err := json.Marshal(input)
+	if err != nil {
+		return Job{}, fmt.Errorf("%s: the input does not encode as JSON: %v", row.Tool, err)
+	}
+	now := time.Now().UTC()
+	localID := newLocalID()
+	s.jobs.prepare(Job{RequestID: localID, EndpointID: row.ID, Tool: row.Tool, Status: StatusUnknown,
+		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun, Input: sent}, sent)
+	h, err := s.opts.Fal.Submit(context.WithoutCancel(ctx), row.ID, json.RawMessage(sent), falqueue.SubmitOptions{})
+	if err != nil {
+		if mayHaveQueued(err) {
+			return s.jobs.lost(localID, err.Error()), nil
+		}
+		s.jobs.discard(localID)
+		return Job{}, errors.New(submitError(row.ID, err))
+	}
+	job := s.jobs.submitted(localID, h)
+	s.followers.ensure(h.RequestID, true)
+	return job, nil
+}
+
+// newLocalID names a job before fal has answered its submit.
+func newLocalID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "local-" + hex.EncodeToString(b)
+}
+
+// mayHaveQueued reports whether a failed submit may have created a job:
+// the answer was lost, or fal's queue itself answered 500 or timed out.
+func mayHaveQueued(err error) bool {
+	var ae *falqueue.APIError
+	if errors.Is(err, falqueue.ErrSubmitUnknown) {
+		return true
+	}
+	return errors.As(err, &ae) && (ae.StatusCode == http.StatusInternalServerError ||
+		ae.StatusCode == http.StatusGatewayTimeout && !ae.UserTimeout())
+}
+
 // submitError explains a failed submit to the model and the user.
 func submitError(endpointID string, err error) string {
 	var ve *falqueue.ValidationError
 	var ae *falqueue.APIError
 	switch {
-	case errors.Is(err, falqueue.ErrSubmitUnknown):
-		return fmt.Sprintf("The submit to %s may or may not have reached fal: %v\nDo not resubmit automatically; ask the user, who can check their requests on fal's dashboard.", endpointID, err)
 	case errors.As(err, &ve):
 		var msgs []string
 		for _, f := range ve.Fields {
 			msgs = append(msgs, f.String())
 		}
-		return fmt.Sprintf("fal refused the input for %s:\n- %s", endpointID, strings.Join(msgs, "\n- "))
+		return fmt.Sprintf("fal refused the input for %s:\n- %s\nNothing was queued.", endpointID, strings.Join(msgs, "\n- "))
 	case errors.Is(err, falqueue.ErrUnauthorized):
-		return fmt.Sprintf("fal refused the key (%v): check FAL_KEY in the server's environment.", err)
+		return fmt.Sprintf("fal refused the key (%v): check FAL_KEY in the server's environment. Nothing was queued.", err)
 	case errors.As(err, &ae):
-		return fmt.Sprintf("fal did not accept the job for %s: %v", endpointID, err)
+		return fmt.Sprintf("fal did not accept the job for %s: %v\nNothing was queued.", endpointID, err)
 	}
-	return fmt.Sprintf("could not submit to %s: %v", endpointID, err)
+	return fmt.Sprintf("could not submit to %s: %v\nNothing was queued.", endpointID, err)
 }

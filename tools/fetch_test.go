@@ -43,9 +43,9 @@ func TestOutputNotFetchedIsNoFailure(t *testing.T) {
 	}
 }
 
-// TestJobStatusWaitFollowsTheStream: job_status with wait_seconds follows
-// fal's status stream — no status polls — and returns as soon as the job
-// ends. The job is finished once the wait is seen to be under way (its
+// TestJobStatusWaitFollowsTheStream: job_status with wait_seconds watches
+// the job's one follower — one status stream, no status polls, one result
+// fetch over the job's whole life — and returns as soon as the job ends. The job is finished once the wait is seen to be under way (its
 // first progress notification), so nothing sleeps.
 func TestJobStatusWaitFollowsTheStream(t *testing.T) {
 	for _, era := range eras {
@@ -55,7 +55,6 @@ func TestJobStatusWaitFollowsTheStream(t *testing.T) {
 			h.emu.SetScript("fal-ai/video-upscaler", faltest.Script{Manual: true, Output: output})
 			ctx := ctxT(t)
 			job := jobOf(t, h.call(t, ctx, "upscale_video", map[string]any{"video_url": "https://x/in.mp4", "wait_seconds": 0}))
-			h.emu.ResetRequests()
 
 			type answer struct {
 				res *mcp.CallToolResult
@@ -90,8 +89,8 @@ func TestJobStatusWaitFollowsTheStream(t *testing.T) {
 			for _, r := range h.emu.Requests() {
 				ops[r.Op]++
 			}
-			if ops[faltest.OpStream] != 1 || ops[faltest.OpStatus] != 0 || ops[faltest.OpResult] != 1 {
-				t.Errorf("requests while waiting = %v, want one stream, no status polls, one result", ops)
+			if ops[faltest.OpSubmit] != 1 || ops[faltest.OpStream] != 1 || ops[faltest.OpStatus] != 0 || ops[faltest.OpResult] != 1 {
+				t.Errorf("requests over the job's life = %v, want one submit, one stream, no status polls, one result", ops)
 			}
 		})
 	}
@@ -146,11 +145,27 @@ func TestSubmitOutcomeUnknown(t *testing.T) {
 	h.emu.Inject(faltest.Fault{Op: faltest.OpSubmit, DropAfter: true})
 	res := h.call(t, ctxT(t), "upscale_video", map[string]any{"video_url": "https://x/in.mp4", "wait_seconds": 0})
 	msg := text(res)
-	if !res.IsError || !strings.Contains(msg, "may or may not have reached fal") || !strings.Contains(msg, "Do not resubmit") {
+	job := jobOf(t, res)
+	if !res.IsError || job.Status != tools.StatusUnknown || !strings.Contains(msg, "may have queued it") ||
+		!strings.Contains(msg, "did not resubmit") || !strings.Contains(msg, `"video_url":"https://x/in.mp4"`) {
 		t.Errorf("lost submit answer = %s", msg)
 	}
 	if n := len(h.emu.Jobs()); n != 1 {
 		t.Errorf("fal holds %d jobs, want the one submit", n)
+	}
+	// It stays in view, unknown, under its local id.
+	for _, tool := range []string{"job_status", "job_result"} {
+		res = h.call(t, ctxT(t), tool, map[string]any{"request_id": job.RequestID})
+		if j := jobOf(t, res); j.Status != tools.StatusUnknown || !strings.Contains(text(res), "never reached this server") {
+			t.Errorf("%s of the unknown job = %s", tool, text(res))
+		}
+	}
+	res = h.call(t, ctxT(t), "job_list", map[string]any{})
+	if !strings.Contains(text(res), job.RequestID+" upscale_video unknown") {
+		t.Errorf("job_list = %s", text(res))
+	}
+	if n := len(h.emu.Jobs()); n != 1 {
+		t.Errorf("fal holds %d jobs after the job tools, want the one submit", n)
 	}
 }
 

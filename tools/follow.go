@@ -2,45 +2,266 @@ package tools
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
-	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
 )
 
-// follow waits up to wait for the job to end, following fal's status
-// stream, and returns the job as it then stands. Progress notifications go
-// to the client if it asked for them. When the client cancels the call the
-// wait stops at once; the job itself keeps running on fal.
-func (s *toolset) follow(ctx context.Context, req mcp.CallToolRequest, h *falqueue.Handle, wait time.Duration) Job {
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	p := newProgress(ctx, req)
-	st, err := s.opts.Fal.Wait(wctx, h, func(u falqueue.Update) {
-		job := s.apply(h.RequestID, u.Status, u.NewLogs)
-		p.report(job, u.NewLogs)
-	})
-	switch {
-	case err == nil:
-		return s.finish(ctx, h, st)
-	case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded):
-		job, _, _ := s.jobs.get(h.RequestID)
-		return job
-	case errors.Is(err, falqueue.ErrNotFound):
-		job, _, _ := s.jobs.get(h.RequestID)
-		job.Next = statusError(h.RequestID, h.EndpointID, err).Error()
-		return job
+// One follower per job. Within a process exactly one goroutine follows a
+// job on fal — one status stream (or poll loop) and, when it completes, one
+// successful result fetch — and records what it sees. Tool calls that
+// wait, job_status and progress notifications watch the job store, never
+// fal. Across processes sharing a ledger, a lease in the ledger lets one
+// process follow a job at a time; the others watch the ledger.
+const (
+	maxAdopted   = 8                // jobs of other processes (or a previous run) followed at once
+	rescanEvery  = 15 * time.Second // look for jobs no live process follows
+	leaseTTL     = 30 * time.Second // a follower's lease, renewed every third of it
+	watchEvery   = time.Second      // how often a job another process follows is read from the ledger
+	maxBackoff   = time.Minute      // between tries while fal is unreachable
+	sameAnswers  = 3                // the same 5xx answer this many times…
+	sameAnswerIn = 30 * time.Second // …spread over at least this long is the job's own answer
+	// resultRetention is how long fal keeps a result after the job ends
+	// (§4.4: 1 h; large results less, and then fal answers 404 sooner).
+	resultRetention = time.Hour
+)
+
+// followers starts and tracks the followers of one process.
+type followers struct {
+	s       *toolset
+	ctx     context.Context // the server's lifetime
+	owner   string          // this process's name in ledger leases
+	slots   chan struct{}   // for adopted jobs
+	backoff time.Duration   // the first retry delay
+
+	mu     sync.Mutex
+	active map[string]*follower
+	wg     sync.WaitGroup
+}
+
+type follower struct {
+	urgent chan struct{} // closed: someone waits; skip the adoption queue
+	poke   chan struct{} // someone asks now: cut a retry delay short
+	fresh  chan struct{} // closed once fal's (or the ledger's) state was read
+	once   sync.Once
+	fOnce  sync.Once
+}
+
+func (f *follower) hurry()     { f.once.Do(func() { close(f.urgent) }) }
+func (f *follower) markFresh() { f.fOnce.Do(func() { close(f.fresh) }) }
+
+func newFollowers(s *toolset, ctx context.Context) *followers {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	backoff := s.opts.RetryBackoff
+	if backoff <= 0 {
+		backoff = time.Second
+	}
+	return &followers{s: s, ctx: ctx, owner: "p-" + hex.EncodeToString(b), slots: make(chan struct{}, maxAdopted),
+		backoff: backoff, active: map[string]*follower{}}
+}
+
+// poke asks the job's follower, if it is waiting to retry, to try now.
+func (fs *followers) poke(id string) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f, ok := fs.active[id]; ok {
+		select {
+		case f.poke <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// ensure makes sure the job has a follower in this process and returns a
+// channel closed once that follower has read the job's state. urgent jobs
+// (someone waits on them, or this process submitted them) do not queue
+// behind adopted ones.
+func (fs *followers) ensure(id string, urgent bool) <-chan struct{} {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f, ok := fs.active[id]; ok {
+		if urgent {
+			f.hurry()
+		}
+		return f.fresh
+	}
+	f := &follower{urgent: make(chan struct{}), fresh: make(chan struct{}), poke: make(chan struct{}, 1)}
+	if urgent {
+		f.hurry()
+	}
+	if fs.ctx.Err() != nil { // shutting down: nobody will follow
+		f.markFresh()
+		return f.fresh
+	}
+	fs.active[id] = f
+	fs.wg.Add(1)
+	go func() {
+		defer fs.wg.Done()
+		defer func() {
+			fs.mu.Lock()
+			delete(fs.active, id)
+			fs.mu.Unlock()
+			f.markFresh()
+		}()
+		fs.run(id, f)
+	}()
+	return f.fresh
+}
+
+// adoptLoop adopts jobs no live process follows: at start-up and every
+// rescanEvery, until ctx ends; then it waits for every follower.
+func (fs *followers) adoptLoop() {
+	defer fs.wg.Wait()
+	ticker := time.NewTicker(rescanEvery)
+	defer ticker.Stop()
+	for {
+		jobs, err := fs.s.jobs.adoptable(fs.ctx)
+		if err != nil && fs.ctx.Err() == nil {
+			fs.s.jobs.noteLedger("read", err)
+		}
+		for _, lj := range jobs {
+			fs.ensure(lj.RequestID, false)
+		}
+		select {
+		case <-fs.ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// run is one job's follower.
+func (fs *followers) run(id string, f *follower) {
+	s := fs.s
+	select { // adopted jobs wait for a slot, unless someone waits on them
+	case <-f.urgent:
 	default:
-		s.opts.Logger.Warn("following a job failed", "request_id", h.RequestID, "err", err)
-		job, _, _ := s.jobs.get(h.RequestID)
-		job.Next = fmt.Sprintf("could not read the job's status just now (%v); call job_status again", err)
-		return job
+		select {
+		case fs.slots <- struct{}{}:
+			defer func() { <-fs.slots }()
+		case <-f.urgent:
+		case <-fs.ctx.Done():
+			return
+		}
+	}
+	for fs.ctx.Err() == nil {
+		job, h, ok := s.jobs.get(id)
+		if !ok || ledger.Settled(job.Status) {
+			return
+		}
+		if s.jobs.led == nil {
+			fs.follow(fs.ctx, id, h, f)
+			return
+		}
+		got, err := s.jobs.led.Lease(fs.ctx, id, fs.owner, leaseTTL)
+		s.jobs.noteLedger("write", err)
+		if err != nil && fs.ctx.Err() == nil {
+			// The ledger cannot take a lease (it is read-only or broken,
+			// and says so): follow as if there were none rather than
+			// leave the job unfollowed.
+			s.jobs.setFollowed(id, true)
+			fs.follow(fs.ctx, id, h, f)
+			return
+		}
+		if got {
+			fs.followLeased(id, h, f)
+			continue // lost the lease, or the job ended: look again
+		}
+		// Another process follows it: watch the ledger while anyone here
+		// waits on the job; an adopted job nobody waits on is left alone.
+		select {
+		case <-f.urgent:
+		default:
+			return
+		}
+		f.markFresh()
+		sleep(fs.ctx, watchEvery, f.poke)
+	}
+}
+
+// followLeased follows the job while renewing its lease; it returns when
+// the job ends, the lease is lost or the server stops.
+func (fs *followers) followLeased(id string, h *falqueue.Handle, f *follower) {
+	s := fs.s
+	ctx, cancel := context.WithCancel(fs.ctx)
+	defer cancel()
+	s.jobs.setFollowed(id, true)
+	defer s.jobs.setFollowed(id, false)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(leaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			got, err := s.jobs.led.Lease(ctx, id, fs.owner, leaseTTL)
+			if ctx.Err() != nil {
+				return
+			}
+			s.jobs.noteLedger("write", err)
+			if err == nil && !got {
+				s.opts.Logger.Warn("another process took over following a job", "request_id", id)
+				cancel()
+				return
+			}
+		}
+	}()
+	fs.follow(ctx, id, h, f)
+	cancel()
+	<-renewed
+	if job, _, _ := s.jobs.get(id); !ledger.Settled(job.Status) {
+		lctx, lcancel := s.jobs.ledgerCtx()
+		defer lcancel()
+		_ = s.jobs.led.Release(lctx, id, fs.owner)
+	}
+}
+
+// follow follows the job on fal until it ends (and its end is recorded)
+// or ctx ends, retrying with backoff while fal cannot be reached.
+func (fs *followers) follow(ctx context.Context, id string, h *falqueue.Handle, f *follower) {
+	s := fs.s
+	s.opts.Logger.Debug("following a job until it ends", "request_id", id, "endpoint_id", h.EndpointID)
+	delay := fs.backoff
+	for ctx.Err() == nil {
+		st, err := s.opts.Fal.Wait(ctx, h, func(u falqueue.Update) {
+			s.apply(id, u.Status, u.NewLogs)
+			if !u.Status.Done() { // a done job is fresh once its end is recorded
+				f.markFresh()
+			}
+		})
+		if err == nil {
+			fs.settle(ctx, id, h, st, f)
+			return
+		}
+		if errors.Is(err, falqueue.ErrNotFound) {
+			s.jobs.end(id, ledger.End{Status: StatusFailed, FetchFailed: true,
+				Error: "fal no longer knows this request: it expired before its result was captured"}, nil)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		f.markFresh()
+		s.jobs.note(id, fmt.Sprintf("fal could not be reached just now (%v); the server keeps following the job", err))
+		s.opts.Logger.Warn("following a job: fal unreachable; will retry", "request_id", id, "in", delay, "err", err)
+		if !sleep(ctx, delay, f.poke) {
+			return
+		}
+		delay = min(delay*2, maxBackoff)
 	}
 }
 
@@ -50,7 +271,7 @@ func (s *toolset) apply(id string, st *falqueue.Status, newLogs []falqueue.Log) 
 		switch st.State {
 		case falqueue.StateInQueue:
 			j.Status, j.QueuePosition = StatusQueued, st.QueuePosition
-		case falqueue.StateInProgress:
+		case falqueue.StateInProgress, falqueue.StateCompleted:
 			j.Status, j.QueuePosition = StatusRunning, nil
 		}
 		for _, l := range newLogs {
@@ -59,67 +280,144 @@ func (s *toolset) apply(id string, st *falqueue.Status, newLogs []falqueue.Log) 
 	})
 }
 
-// applyWindow records a polled status, whose logs are a sliding window of
-// recent lines: only the lines after the overlap with what is known are
-// new.
-func (s *toolset) applyWindow(id string, st *falqueue.Status) Job {
-	var fresh []falqueue.Log
-	s.jobs.update(id, func(_ *Job, logs *[]string) {
-		fresh = falqueue.NewLogs(*logs, st.Logs, func(seen string, l falqueue.Log) bool { return seen == l.Message })
-	})
-	return s.apply(id, st, fresh)
-}
-
-// finish records a job that has ended: its output (decoded into the
-// endpoint's output type) and files, or fal's error verbatim.
-//
-// A job fal reports as ended well whose output cannot be read just now (a
-// dropped connection, the call cancelled, a key or rate-limit problem) has
-// not ended here: recording it as failed would be final and wrong. It is
-// returned as it stands, with a hint to fetch the result again; callers
-// tell the two apart with finished(job.Status).
-func (s *toolset) finish(ctx context.Context, h *falqueue.Handle, st *falqueue.Status) Job {
-	res, resErr := s.opts.Fal.Result(ctx, h)
-	if resErr != nil && !st.Failed() && !jobFailure(resErr) {
-		level := slog.LevelWarn
-		if ctx.Err() != nil {
-			level = slog.LevelDebug
+// settle records the end of a job fal reports done. Only fal ends a job:
+//   - a status with an error, or a result answer that is the model's own
+//     error (a 4xx with a detail, or the same 5xx answer sameAnswers times
+//     over sameAnswerIn while the status stays COMPLETED), is a failure;
+//   - anything else that keeps the result from being read (the network, a
+//     429, the ingress's pages, a single 5xx) is retried with backoff until
+//     fal's result retention is over; only then is the job failed, saying
+//     that its result could not be fetched and why. Such a failure is
+//     replaced if the result is fetched later.
+func (fs *followers) settle(ctx context.Context, id string, h *falqueue.Handle, st *falqueue.Status, f *follower) {
+	s := fs.s
+	if st.Failed() {
+		// fal replays the model's answer as the result: its detail is the
+		// most precise reason; the status's error stands in when the
+		// result cannot be read.
+		_, err := s.opts.Fal.Result(ctx, h)
+		if !modelAnswer(err) && !falAnswer(err) {
+			err = nil
 		}
-		s.opts.Logger.Log(ctx, level, "could not fetch a finished job's output", "request_id", h.RequestID, "err", resErr)
-		job, _, _ := s.jobs.get(h.RequestID)
-		job.Next = fmt.Sprintf(`fal reports the job finished, but its output could not be fetched just now (%v): call job_result with {"request_id": %q}`,
-			resErr, h.RequestID)
-		return job
+		status := StatusFailed
+		if st.ErrorType == "client_cancelled" {
+			status = StatusCancelled
+		}
+		s.jobs.end(id, ledger.End{Status: status, Error: failureDetail(st, err)}, nil)
+		fs.ended(id)
+		return
 	}
-	now := time.Now().UTC()
-	return s.jobs.update(h.RequestID, func(j *Job, logs *[]string) {
-		j.QueuePosition, j.CompletedAt = nil, &now
-		if !st.Failed() && resErr == nil {
-			j.Status = StatusCompleted
-			j.Result = decodeOutput(j.EndpointID, res.Data)
-			j.Files = outputFiles(j.Result)
+	var (
+		delay     = fs.backoff
+		deadline  = s.now().Add(resultRetention)
+		same      string
+		sameCount int
+		sameSince time.Time
+	)
+	for ctx.Err() == nil {
+		res, err := s.opts.Fal.Result(ctx, h)
+		if err == nil {
+			job, _, _ := s.jobs.get(id)
+			out := decodeOutput(job.EndpointID, res.Data)
+			s.jobs.end(id, ledger.End{Status: StatusCompleted, Result: out}, outputFiles(out))
+			fs.ended(id)
 			return
 		}
-		j.Status = StatusFailed
-		if st.ErrorType == "client_cancelled" {
-			j.Status = StatusCancelled
+		if ctx.Err() != nil {
+			return
 		}
-		j.Error = failureDetail(st, resErr)
-	})
+		var ae *falqueue.APIError
+		switch {
+		case errors.Is(err, falqueue.ErrNotFound):
+			s.jobs.end(id, ledger.End{Status: StatusFailed, FetchFailed: true, Error: "fal reported the job completed, but its result " +
+				"could not be fetched before fal's retention ended (fal answered 404: it no longer has the result)"}, nil)
+			return
+		case modelAnswer(err):
+			s.jobs.end(id, ledger.End{Status: StatusFailed, Error: failureDetail(st, err)}, nil)
+			return
+		case falAnswer(err) && errors.As(err, &ae):
+			// fal's own 5xx: the model's answer if it stays the same.
+			sig := fmt.Sprintf("%d %s", ae.StatusCode, ae.Body)
+			if sig != same {
+				same, sameCount, sameSince = sig, 0, s.now()
+			}
+			sameCount++
+			if sameCount >= sameAnswers && s.now().Sub(sameSince) >= sameAnswerIn && fs.stillCompleted(ctx, h) {
+				s.jobs.end(id, ledger.End{Status: StatusFailed, Error: failureDetail(st, err)}, nil)
+				return
+			}
+		default:
+			same, sameCount = "", 0
+		}
+		if !s.now().Before(deadline) {
+			s.jobs.end(id, ledger.End{Status: StatusFailed, FetchFailed: true, Error: fmt.Sprintf("fal reported the job completed, but "+
+				"its result could not be fetched before fal's retention ended (%v)", err)}, nil)
+			return
+		}
+		s.jobs.note(id, fmt.Sprintf(`fal reports the job finished, but its output could not be fetched just now (%v); the server `+
+			`keeps trying: call job_result with {"request_id": %q} again in a while`, err, id))
+		f.markFresh()
+		s.opts.Logger.Warn("could not fetch a finished job's output; will retry", "request_id", id, "in", delay, "err", err)
+		if !sleep(ctx, delay, f.poke) {
+			return
+		}
+		delay = min(delay*2, maxBackoff)
+	}
 }
 
-// jobFailure reports whether an error of Result is the job's own answer —
-// fal replays a failed model's status and body (§4.4) — rather than a
-// failure to read the answer.
-func jobFailure(err error) bool {
+// stillCompleted reads the status once: a job whose result keeps failing
+// the same way is failed only while fal still says it completed.
+func (fs *followers) stillCompleted(ctx context.Context, h *falqueue.Handle) bool {
+	st, err := fs.s.opts.Fal.Status(ctx, h, false)
+	return err == nil && st.Done() && !st.Failed()
+}
+
+// ended runs what follows a job's end: saving its outputs with --download.
+func (fs *followers) ended(id string) {
+	s := fs.s
+	if !s.opts.DownloadAlways || s.opts.Output == nil {
+		return
+	}
+	job, _, _ := s.jobs.get(id)
+	if job.Status != StatusCompleted {
+		return
+	}
+	if err := s.saveOutputs(fs.ctx, &job); err != nil {
+		s.opts.Logger.Warn("saving a job's outputs failed", "request_id", id, "err", err)
+	}
+}
+
+// modelAnswer reports whether a result error is the model's own answer:
+// a 4xx with a detail, other than those about the key, the account, a
+// lost request or the rate.
+func modelAnswer(err error) bool {
 	var ae *falqueue.APIError
-	switch {
-	case !errors.As(err, &ae):
-		return false // transport, context, an answer that is not JSON
-	case errors.Is(err, falqueue.ErrUnauthorized), errors.Is(err, falqueue.ErrRateLimited):
-		return false // about the key or the account, not the job
-	case ae.StatusCode >= 502 && ae.StatusCode <= 504 && len(ae.Body) == 0:
-		return false // the ingress's page: the model's answers are JSON
+	if !errors.As(err, &ae) || ae.StatusCode < 400 || ae.StatusCode >= 500 || len(ae.Body) == 0 {
+		return false
+	}
+	switch ae.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return false
+	}
+	return true
+}
+
+// falAnswer reports whether a result error is a 5xx answer of fal's own (a
+// JSON body; the ingress answers with an HTML page or nothing).
+func falAnswer(err error) bool {
+	var ae *falqueue.APIError
+	return errors.As(err, &ae) && ae.StatusCode >= 500 && len(ae.Body) > 0 && !ae.UserTimeout()
+}
+
+// sleep waits d, or less if poked; it reports false when ctx ended.
+func sleep(ctx context.Context, d time.Duration, poke <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-poke:
 	}
 	return true
 }
@@ -146,10 +444,21 @@ func decodeOutput(endpointID string, data json.RawMessage) json.RawMessage {
 }
 
 // failureDetail is fal's own words for a failure: the result's detail when
-// fal replayed one, else the status's error.
+// fal replayed one (a validation error's fields as "field: message"
+// lines), else the status's error.
 func failureDetail(st *falqueue.Status, resErr error) string {
+	var ve *falqueue.ValidationError
 	var ae *falqueue.APIError
 	switch {
+	case errors.As(resErr, &ve) && len(ve.Fields) > 0:
+		var b []byte
+		for i, f := range ve.Fields {
+			if i > 0 {
+				b = append(b, '\n')
+			}
+			b = append(b, f.String()...)
+		}
+		return string(b)
 	case errors.As(resErr, &ae) && len(ae.Body) > 0:
 		var body struct {
 			Detail json.RawMessage `json:"detail"`
@@ -162,67 +471,10 @@ func failureDetail(st *falqueue.Status, resErr error) string {
 			return string(body.Detail)
 		}
 		return ae.Message
-	case st.Error != "":
+	case st != nil && st.Error != "":
 		return st.Error
 	case resErr != nil:
 		return resErr.Error()
 	}
 	return "the job failed without a reason from fal"
-}
-
-// answer renders a job, with the next step when it has not ended.
-func (s *toolset) answer(job Job) *mcp.CallToolResult {
-	if !finished(job.Status) && job.Next == "" {
-		job.Next = fmt.Sprintf(`call job_status with {"request_id": %q, "wait_seconds": %d} to wait for it, then job_result`,
-			job.RequestID, int(s.opts.MaxWait/time.Second))
-	}
-	if job.Status == StatusCompleted {
-		job.Next = ""
-	}
-	return job.toolResult(job.Status == StatusFailed)
-}
-
-// progress sends MCP progress notifications for one call, if the client
-// gave a progress token: the queue position, the start, each log line.
-// progress only ever increases.
-type progress struct {
-	ctx        context.Context
-	srv        *server.MCPServer
-	token      mcp.ProgressToken
-	n          int
-	lastStatus string
-}
-
-func newProgress(ctx context.Context, req mcp.CallToolRequest) *progress {
-	p := &progress{ctx: ctx, srv: server.ServerFromContext(ctx)}
-	if req.Params.Meta != nil {
-		p.token = req.Params.Meta.ProgressToken
-	}
-	return p
-}
-
-func (p *progress) report(job Job, newLogs []falqueue.Log) {
-	if p.token == nil || p.srv == nil {
-		return
-	}
-	status := job.Status
-	if job.Status == StatusQueued && job.QueuePosition != nil {
-		status = fmt.Sprintf("queued at position %d", *job.QueuePosition)
-	}
-	if status != p.lastStatus {
-		p.lastStatus = status
-		p.send(status)
-	}
-	for _, l := range newLogs {
-		p.send("log: " + l.Message)
-	}
-}
-
-func (p *progress) send(message string) {
-	p.n++
-	_ = p.srv.SendNotificationToClient(p.ctx, "notifications/progress", map[string]any{
-		"progressToken": p.token,
-		"progress":      p.n,
-		"message":       message,
-	})
 }

@@ -23,6 +23,7 @@ const (
 	StatusCompleted = ledger.StatusCompleted
 	StatusFailed    = ledger.StatusFailed
 	StatusCancelled = ledger.StatusCancelled
+	StatusUnknown   = ledger.StatusUnknown
 )
 
 // finished reports whether a status is an end.
@@ -33,7 +34,7 @@ type Job struct {
 	RequestID     string          `json:"request_id" jsonschema:"required" jsonschema_description:"fal's id of the job; pass it to job_status, job_result and job_cancel."`
 	EndpointID    string          `json:"endpoint_id" jsonschema:"required" jsonschema_description:"The fal endpoint the job runs on."`
 	Tool          string          `json:"tool" jsonschema:"required" jsonschema_description:"The tool that submitted the job."`
-	Status        string          `json:"status" jsonschema:"required,enum=queued,enum=running,enum=completed,enum=failed,enum=cancelled" jsonschema_description:"Where the job stands."`
+	Status        string          `json:"status" jsonschema:"required,enum=queued,enum=running,enum=completed,enum=failed,enum=cancelled,enum=unknown" jsonschema_description:"Where the job stands; unknown: the submit's answer never came back, so fal may have queued (and billed) it; it was not resubmitted."`
 	QueuePosition *int            `json:"queue_position,omitempty" jsonschema_description:"Requests ahead of this one in fal's queue, while queued."`
 	Logs          []string        `json:"logs,omitempty" jsonschema_description:"The most recent log lines of the job."`
 	SubmittedAt   time.Time       `json:"submitted_at" jsonschema:"required"`
@@ -44,6 +45,9 @@ type Job struct {
 	Files         []OutputFile    `json:"files,omitempty" jsonschema_description:"Every output file of a completed job."`
 	DryRun        bool            `json:"dry_run,omitempty" jsonschema_description:"True when the server runs against its offline fal emulator: nothing was sent to fal and nothing was billed."`
 	Next          string          `json:"next,omitempty" jsonschema_description:"What to call next."`
+	Input         json.RawMessage `json:"input,omitempty" jsonschema_description:"The input as sent, for a job whose status is unknown."`
+
+	fetchFailed bool // failed only because the result could not be fetched
 }
 
 // OutputFile is one file of a job's output.
@@ -90,6 +94,10 @@ func jobSchema(output reflect.Type) (json.RawMessage, error) {
 // summary is the one-paragraph text beside the structured Job.
 func (j *Job) summary() string {
 	var b strings.Builder
+	if j.Status == StatusUnknown {
+		j.unknownSummary(&b)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "Job %s on %s is %s", j.RequestID, j.EndpointID, j.Status)
 	if j.QueuePosition != nil && j.Status == StatusQueued {
 		fmt.Fprintf(&b, " (position %d in the queue)", *j.QueuePosition)
@@ -106,6 +114,9 @@ func (j *Job) summary() string {
 		if f.ContentType != "" {
 			fmt.Fprintf(&b, " (%s)", f.ContentType)
 		}
+		if f.LocalPath != "" {
+			fmt.Fprintf(&b, "\nSaved to: %s", f.LocalPath)
+		}
 	}
 	if n := len(j.Logs); n > 0 {
 		fmt.Fprintf(&b, "\nLast log line: %s", j.Logs[n-1])
@@ -114,6 +125,26 @@ func (j *Job) summary() string {
 		fmt.Fprintf(&b, "\nNext: %s", j.Next)
 	}
 	return b.String()
+}
+
+// falRequests is where a user finds the requests fal ran for their account.
+const falRequests = "https://fal.ai/dashboard/requests"
+
+// unknownSummary explains a job whose submit's answer never came back.
+func (j *Job) unknownSummary(b *strings.Builder) {
+	fmt.Fprintf(b, "Job %s (%s on %s) is unknown: it was sent to fal at %s, but fal's answer never reached this server",
+		j.RequestID, j.Tool, j.EndpointID, j.SubmittedAt.Format(time.RFC3339))
+	if j.Error != "" {
+		fmt.Fprintf(b, " (%s)", j.Error)
+	}
+	b.WriteString(".\nfal may have queued it, and billed it; this server did not resubmit it and never will. ")
+	fmt.Fprintf(b, "Look for a request to %s at that time on %s before running it again.", j.EndpointID, falRequests)
+	if j.DryRun {
+		b.WriteString(" (dry run: fal's emulator, nothing billed)")
+	}
+	if len(j.Input) > 0 {
+		fmt.Fprintf(b, "\nInput as sent: %s", j.Input)
+	}
 }
 
 // toolResult renders a Job as a tool result: structured content, a text

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -30,7 +31,7 @@ type (
 		Download *bool `json:"download,omitempty" jsonschema_description:"Also save every output file into the server's output folder and return the local paths."`
 	}
 	jobListArgs struct {
-		Status     string `json:"status,omitempty" jsonschema:"enum=queued,enum=running,enum=completed,enum=failed,enum=cancelled" jsonschema_description:"Only jobs with this status."`
+		Status     string `json:"status,omitempty" jsonschema:"enum=queued,enum=running,enum=completed,enum=failed,enum=cancelled,enum=unknown" jsonschema_description:"Only jobs with this status."`
 		EndpointID string `json:"endpoint_id,omitempty" jsonschema_description:"Only jobs of this fal endpoint."`
 		Limit      int    `json:"limit,omitempty" jsonschema:"minimum=1,maximum=1000,default=20" jsonschema_description:"At most this many jobs, newest first."`
 	}
@@ -135,7 +136,11 @@ func (s *toolset) lookup(ctx context.Context, ref jobRef) (Job, *falqueue.Handle
 		return job, h, nil
 	}
 	if ref.EndpointID == "" {
-		return Job{}, nil, fmt.Errorf("this server has no record of request %s: pass endpoint_id too (the fal endpoint it was submitted to, e.g. fal-ai/wan-vace-14b)", ref.RequestID)
+		msg := fmt.Sprintf("this server has no record of request %s. Call job_list to see the jobs it knows", ref.RequestID)
+		if recent := s.jobs.recentIDs(5); recent != "" {
+			msg += "; the most recent: " + recent
+		}
+		return Job{}, nil, fmt.Errorf("%s. For a job submitted elsewhere, pass endpoint_id too (the fal endpoint it ran on, e.g. fal-ai/wan-vace-14b)", msg)
 	}
 	h, err := s.opts.Fal.Reattach(ref.EndpointID, ref.RequestID)
 	if err != nil {
@@ -147,15 +152,15 @@ func (s *toolset) lookup(ctx context.Context, ref jobRef) (Job, *falqueue.Handle
 	}
 	status := StatusQueued
 	if st.State != falqueue.StateInQueue {
-		status = StatusRunning // or ended: the caller's refresh or wait records the end
+		status = StatusRunning // or ended: its follower records the end
 	}
 	tool := ""
 	if row, ok := schemas.Lookup(ref.EndpointID); ok {
 		tool = row.Tool
 	}
 	now := time.Now().UTC()
-	job := s.jobs.add(Job{RequestID: ref.RequestID, EndpointID: h.EndpointID, Tool: tool, Status: status,
-		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun}, h, nil)
+	job := s.jobs.adopt(Job{RequestID: ref.RequestID, EndpointID: h.EndpointID, Tool: tool, Status: status,
+		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun}, h)
 	return job, h, nil
 }
 
@@ -167,18 +172,6 @@ func statusError(requestID, endpointID string, err error) error {
 	return fmt.Errorf("could not read the status of %s: %v", requestID, err)
 }
 
-// refresh reads the job's status once and records it (and its end).
-func (s *toolset) refresh(ctx context.Context, job Job, h *falqueue.Handle) (Job, error) {
-	st, err := s.opts.Fal.Status(ctx, h, true)
-	if err != nil {
-		return job, statusError(job.RequestID, job.EndpointID, err)
-	}
-	if st.Done() {
-		return s.finish(ctx, h, st), nil
-	}
-	return s.applyWindow(h.RequestID, st), nil
-}
-
 func decodeArgs[T any](raw json.RawMessage) T {
 	var v T
 	_ = json.Unmarshal(raw, &v) // already validated against the schema
@@ -187,63 +180,62 @@ func decodeArgs[T any](raw json.RawMessage) T {
 
 func (s *toolset) jobStatus(ctx context.Context, req mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
 	args := decodeArgs[jobStatusArgs](raw)
-	job, h, err := s.lookup(ctx, args.jobRef)
+	job, _, err := s.lookup(ctx, args.jobRef)
 	if err != nil {
 		return mcp.NewToolResultError("job_status: " + err.Error())
 	}
-	if finished(job.Status) {
+	if ledger.Settled(job.Status) {
 		return s.answer(job)
 	}
-	wait := time.Duration(0)
-	if args.WaitSeconds != nil {
-		wait = min(time.Duration(*args.WaitSeconds)*time.Second, s.opts.MaxWait)
+	if args.WaitSeconds != nil && *args.WaitSeconds > 0 {
+		wait := min(time.Duration(*args.WaitSeconds)*time.Second, s.opts.MaxWait)
+		return s.answer(s.await(ctx, req, job.RequestID, wait))
 	}
-	if wait > 0 {
-		return s.answer(s.follow(ctx, req, h, wait))
-	}
-	if job, err = s.refresh(ctx, job, h); err != nil {
-		return mcp.NewToolResultError("job_status: " + err.Error())
-	}
-	return s.answer(job)
+	return s.answer(s.current(ctx, job.RequestID))
 }
 
 func (s *toolset) jobResult(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
 	args := decodeArgs[jobResultArgs](raw)
-	job, h, err := s.lookup(ctx, args.jobRef)
+	job, _, err := s.lookup(ctx, args.jobRef)
 	if err != nil {
 		return mcp.NewToolResultError("job_result: " + err.Error())
 	}
-	if !finished(job.Status) {
-		if job, err = s.refresh(ctx, job, h); err != nil {
-			return mcp.NewToolResultError("job_result: " + err.Error())
-		}
+	if !ledger.Settled(job.Status) {
+		job = s.current(ctx, job.RequestID)
 	}
-	if !finished(job.Status) {
+	if !ledger.Settled(job.Status) {
 		if job.Next == "" { // else: why the output could not be fetched
 			job.Next = fmt.Sprintf(`the job is still %s: call job_status with {"request_id": %q, "wait_seconds": %d}, then job_result again`,
 				job.Status, job.RequestID, int(s.opts.MaxWait/time.Second))
 		}
-		return job.toolResult(true)
+		return s.result(job, true)
 	}
 	if job.Status == StatusCompleted && (s.opts.DownloadAlways || args.Download != nil && *args.Download) {
-		if err := s.download(ctx, &job); err != nil {
-			res := job.toolResult(true)
+		if err := s.saveOutputs(ctx, &job); err != nil {
+			res := s.result(job, true)
 			res.Content = append([]mcp.Content{mcp.NewTextContent("job_result: saving the outputs failed: " + err.Error())}, res.Content...)
 			return res
 		}
 	}
-	return job.toolResult(job.Status != StatusCompleted)
+	return s.result(job, job.Status != StatusCompleted)
 }
 
-func (s *toolset) jobCancel(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
+// cancelSettle is how long job_cancel waits for fal to report the end.
+const cancelSettle = 5 * time.Second
+
+func (s *toolset) jobCancel(ctx context.Context, req mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
 	args := decodeArgs[jobRef](raw)
 	job, h, err := s.lookup(ctx, args)
 	if err != nil {
 		return mcp.NewToolResultError("job_cancel: " + err.Error())
 	}
-	if finished(job.Status) {
-		job.Next = "the job had already ended; nothing to cancel"
-		return job.toolResult(false)
+	if ledger.Settled(job.Status) {
+		if job.Status == StatusUnknown {
+			job.Next = "the job's request id is unknown, so it cannot be cancelled here: look for it on " + falRequests
+		} else {
+			job.Next = "the job had already ended; nothing to cancel"
+		}
+		return s.result(job, false)
 	}
 	outcome, err := s.opts.Fal.Cancel(ctx, h)
 	if err != nil {
@@ -252,14 +244,11 @@ func (s *toolset) jobCancel(ctx context.Context, _ mcp.CallToolRequest, raw json
 	if outcome == falqueue.CancelNotFound {
 		return mcp.NewToolResultError(fmt.Sprintf("job_cancel: fal does not know request %s on %s", job.RequestID, job.EndpointID))
 	}
-	job, err = s.refresh(ctx, job, h)
-	if err != nil {
-		return mcp.NewToolResultError("job_cancel: " + err.Error())
-	}
-	if !finished(job.Status) {
+	job = s.await(ctx, mcp.CallToolRequest{}, job.RequestID, min(cancelSettle, s.opts.MaxWait))
+	if !ledger.Settled(job.Status) {
 		job.Next = "fal asked the model to stop; a running job may still finish: check with job_status"
 	}
-	return job.toolResult(false)
+	return s.result(job, false)
 }
 
 func (s *toolset) jobList(_ context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
@@ -267,16 +256,22 @@ func (s *toolset) jobList(_ context.Context, _ mcp.CallToolRequest, raw json.Raw
 	if args.Limit == 0 {
 		args.Limit = 20
 	}
-	jobs := s.jobs.list(args.Status, args.EndpointID, args.Limit)
+	jobs, lerr := s.jobs.list(args.Status, args.EndpointID, args.Limit)
 	if jobs == nil {
 		jobs = []Job{}
 	}
 	text := fmt.Sprintf("%d job(s)", len(jobs))
-	if s.opts.LedgerProblem != "" {
-		text = "Job history is unavailable (" + s.opts.LedgerProblem + "); only this session's jobs are listed.\n" + text
+	switch p := s.ledgerProblem(); {
+	case lerr != nil:
+		text = fmt.Sprintf("Job history is unavailable (the job ledger cannot be read: %v); only this session's jobs are listed.\n%s", lerr, text)
+	case p != "":
+		text = "Job history is unavailable (" + p + "); only this session's jobs may be listed.\n" + text
 	}
 	for _, j := range jobs {
 		text += fmt.Sprintf("\n- %s %s %s (%s)", j.RequestID, j.Tool, j.Status, j.SubmittedAt.Format(time.RFC3339))
+		if j.Status == StatusUnknown {
+			text += " — sent, but fal's answer never came back: it may have been queued and billed; not resubmitted"
+		}
 	}
 	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, StructuredContent: map[string]any{"jobs": jobs}}
 }

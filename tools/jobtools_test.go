@@ -12,10 +12,10 @@ import (
 )
 
 // TestFailedJob: a failed job's result is an error carrying fal's detail
-// verbatim, and job_status reports it as failed (not an error).
+// (a validation detail as "field: message" lines), and job_status reports it as failed (not an error).
 func TestFailedJob(t *testing.T) {
 	h := newHarness(t, mcp.ProtocolVersion20260728)
-	detail := `[{"loc":["body","video_url"],"msg":"Unsupported video codec: prores","type":"value_error"}]`
+	detail := "video_url: Unsupported video codec: prores" // fal's 422 detail, as field: message lines
 	h.emu.SetScript("fal-ai/video-upscaler", faltest.Script{Failure: &faltest.Failure{Status: 422,
 		Body:  map[string]any{"detail": []map[string]any{{"loc": []string{"body", "video_url"}, "msg": "Unsupported video codec: prores", "type": "value_error"}}},
 		Error: "Invalid status code: 422", ErrorType: "validation_error"}})

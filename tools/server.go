@@ -72,6 +72,12 @@ type Options struct {
 	// Background, if set, counts the followers' goroutine: wait on it
 	// after Context ends and before closing the Ledger.
 	Background *sync.WaitGroup
+	// RetryBackoff is the first delay before a follower tries fal again
+	// (default 1 s, doubling up to a minute); tests shorten it.
+	RetryBackoff time.Duration
+	// Now is the clock of result retention and repeated answers (default
+	// time.Now); tests move it.
+	Now func() time.Time
 }
 
 // toolset is the state the tools of one MCP server share.
@@ -79,8 +85,18 @@ type toolset struct {
 	opts      Options
 	jobs      *jobStore
 	endpoints map[string]*endpointTool // by endpoint id
-	wake      chan struct{}            // a new job to follow
+	followers *followers
 	uploads   *uploads
+
+	savingMu sync.Mutex
+	saving   map[string]*sync.Mutex // per job: its outputs are being saved
+}
+
+func (s *toolset) now() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now()
+	}
+	return time.Now()
 }
 
 // NewServer builds the MCP server with every tool registered. A tool whose
@@ -93,8 +109,13 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = DefaultMaxWait
 	}
-	s := &toolset{opts: opts, endpoints: map[string]*endpointTool{}, wake: make(chan struct{}, 1)}
+	s := &toolset{opts: opts, endpoints: map[string]*endpointTool{}}
 	s.jobs = newJobStore(opts.Ledger, opts.Logger, opts.OnJobEnd)
+	life := opts.Context
+	if life == nil {
+		life = context.Background()
+	}
+	s.followers = newFollowers(s, life)
 	if opts.Files == nil {
 		opts.Files, _ = localfile.NewPolicy(nil, 0)
 		s.opts.Files = opts.Files
@@ -130,7 +151,10 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		server.WithLogger(opts.Logger), // one line per request and per tool call
 	)
 	mcp.AddTools(enabled...)
-	if opts.Ledger != nil && opts.Context != nil {
+	if opts.Context != nil {
+		// The followers adopt the ledger's unfinished jobs and stop with
+		// the context; the flusher writes their progress. Both are done
+		// before Background is.
 		if opts.Background != nil {
 			opts.Background.Add(1)
 		}
@@ -138,7 +162,12 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 			if opts.Background != nil {
 				defer opts.Background.Done()
 			}
-			s.runFollowers(opts.Context)
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() { defer wg.Done(); s.jobs.flush(opts.Context) }()
+			s.followers.adoptLoop()
+			wg.Wait()
+			s.jobs.flushOnce()
 		}()
 	}
 	return mcp, nil

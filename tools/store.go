@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,15 +14,23 @@ import (
 	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
 )
 
-// record is what the server knows of one job.
+// record is what this process knows of one job.
 type record struct {
-	job    Job
-	handle *falqueue.Handle
-	logs   []string // every line seen, oldest first (the Job carries the last few)
+	job     Job
+	handle  *falqueue.Handle
+	logs    []string      // every line seen, oldest first (the Job carries the last few)
+	changed chan struct{} // closed and replaced on every change
+	dirty   bool          // progress not yet written to the ledger
+	// followed: this process's follower owns the job, so memory is the
+	// truth; otherwise the ledger is, and get reads it again.
+	followed bool
 }
 
-// jobStore holds the jobs this server knows: in memory, written through
-// to the ledger when there is one, so they outlive the process.
+// jobStore holds the jobs this process knows, in memory, and writes them to
+// the ledger when there is one, so they outlive the process and other
+// processes see them. No lock is held across ledger I/O: progress is
+// coalesced and written by one flusher; ends and submits are written by
+// the goroutine that saw them.
 type jobStore struct {
 	mu    sync.Mutex
 	byID  map[string]*record
@@ -28,51 +38,161 @@ type jobStore struct {
 	led   *ledger.Ledger // nil: memory only
 	log   *slog.Logger
 	ended func(Job) // called once when a job ends, outside the lock
+	kick  chan struct{}
+
+	problemMu sync.Mutex
+	problem   string // why the ledger is failing now; "" while it works
 }
 
 func newJobStore(led *ledger.Ledger, log *slog.Logger, ended func(Job)) *jobStore {
-	return &jobStore{byID: map[string]*record{}, led: led, log: log, ended: ended}
+	return &jobStore{byID: map[string]*record{}, led: led, log: log, ended: ended, kick: make(chan struct{}, 1)}
 }
 
 // ledgerTimeout bounds one ledger write or read.
 const ledgerTimeout = 15 * time.Second
 
+// flushEvery is the longest a job's progress waits before it is written
+// to the ledger: status changes and log lines in between are coalesced.
+const flushEvery = 250 * time.Millisecond
+
 func (s *jobStore) ledgerCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), ledgerTimeout)
 }
 
-// add records a job; a job already known is kept as it is.
-func (s *jobStore) add(j Job, h *falqueue.Handle, input json.RawMessage) Job {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r, ok := s.byID[j.RequestID]; ok {
-		return r.job
+// noteLedger records how the last ledger operation went: a failure makes
+// every job tool say that job history is unavailable, until a write works
+// again.
+func (s *jobStore) noteLedger(what string, err error) {
+	s.problemMu.Lock()
+	defer s.problemMu.Unlock()
+	if err == nil {
+		s.problem = ""
+		return
 	}
-	r := &record{job: j, handle: h}
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	s.problem = fmt.Sprintf("the job ledger %s failed: %v", what, err)
+	s.log.Warn("job ledger: "+what+" failed", "err", err)
+}
+
+// ledgerProblem says why job history is unavailable right now, or "".
+func (s *jobStore) ledgerProblem() string {
+	s.problemMu.Lock()
+	defer s.problemMu.Unlock()
+	return s.problem
+}
+
+func (s *jobStore) put(j Job, h *falqueue.Handle, followed bool) *record {
+	r := &record{job: j, handle: h, changed: make(chan struct{}), followed: followed}
 	s.byID[j.RequestID] = r
 	s.order = append(s.order, r)
+	return r
+}
+
+// prepare records a job before its submit leaves the process: under its
+// local id, with status unknown, in memory and in the ledger.
+func (s *jobStore) prepare(j Job, input json.RawMessage) {
+	s.mu.Lock()
+	s.put(j, nil, true)
+	s.mu.Unlock()
+	if s.led == nil {
+		return
+	}
+	ctx, cancel := s.ledgerCtx()
+	defer cancel()
+	err := s.led.Prepare(ctx, ledger.Job{LocalID: j.RequestID, EndpointID: j.EndpointID, Tool: j.Tool, Input: input,
+		DryRun: j.DryRun, SubmittedAt: j.SubmittedAt})
+	s.noteLedger("write", err)
+}
+
+// submitted records fal's answer to a prepared submit: the job takes fal's
+// request id and is queued.
+func (s *jobStore) submitted(localID string, h *falqueue.Handle) Job {
+	s.mu.Lock()
+	r := s.byID[localID]
+	delete(s.byID, localID)
+	r.job.RequestID, r.job.Status, r.job.Input = h.RequestID, StatusQueued, nil
+	r.job.UpdatedAt = time.Now().UTC()
+	r.handle = h
+	s.byID[h.RequestID] = r
+	job := r.job
+	s.mu.Unlock()
 	if s.led != nil {
-		if input == nil {
-			input = json.RawMessage(`{}`)
+		ctx, cancel := s.ledgerCtx()
+		defer cancel()
+		err := s.led.Submitted(ctx, localID, ledger.Job{RequestID: h.RequestID, StatusURL: h.StatusURL,
+			ResponseURL: h.ResponseURL, CancelURL: h.CancelURL})
+		s.noteLedger("write", err)
+	}
+	return job
+}
+
+// lost records why a prepared submit's outcome is unknown.
+func (s *jobStore) lost(localID, reason string) Job {
+	s.mu.Lock()
+	r := s.byID[localID]
+	r.job.Error = reason
+	job := r.job
+	s.mu.Unlock()
+	if s.led != nil {
+		ctx, cancel := s.ledgerCtx()
+		defer cancel()
+		s.noteLedger("write", s.led.SubmitLost(ctx, localID, reason))
+	}
+	return job
+}
+
+// discard forgets a prepared submit that fal refused for certain.
+func (s *jobStore) discard(localID string) {
+	s.mu.Lock()
+	delete(s.byID, localID)
+	for i, r := range s.order {
+		if r.job.RequestID == localID {
+			s.order = append(s.order[:i], s.order[i+1:]...)
+			break
 		}
+	}
+	s.mu.Unlock()
+	if s.led != nil {
+		ctx, cancel := s.ledgerCtx()
+		defer cancel()
+		s.noteLedger("write", s.led.Discard(ctx, localID))
+	}
+}
+
+// adopt records a job found on fal by its endpoint id (submitted elsewhere)
+// and returns it as recorded: a job already known is kept as it is.
+func (s *jobStore) adopt(j Job, h *falqueue.Handle) Job {
+	s.mu.Lock()
+	if r, ok := s.byID[j.RequestID]; ok {
+		defer s.mu.Unlock()
+		return r.job
+	}
+	s.put(j, h, false)
+	s.mu.Unlock()
+	if s.led != nil {
 		ctx, cancel := s.ledgerCtx()
 		defer cancel()
 		err := s.led.Insert(ctx, ledger.Job{RequestID: j.RequestID, EndpointID: j.EndpointID, Tool: j.Tool, Status: j.Status,
-			Input: input, StatusURL: h.StatusURL, ResponseURL: h.ResponseURL, CancelURL: h.CancelURL, DryRun: j.DryRun, SubmittedAt: j.SubmittedAt})
-		if err != nil {
-			s.log.Warn("job ledger: could not record the job", "request_id", j.RequestID, "err", err)
-		}
+			Input: json.RawMessage(`{}`), StatusURL: h.StatusURL, ResponseURL: h.ResponseURL, CancelURL: h.CancelURL,
+			DryRun: j.DryRun, SubmittedAt: j.SubmittedAt})
+		s.noteLedger("write", err)
 	}
 	return j
 }
 
-// get returns a copy of a job and its handle, from memory or the ledger.
+// get returns a copy of a job and its handle. A job this process follows
+// is answered from memory; any other is read from the ledger again, since
+// another process may have moved it on.
 func (s *jobStore) get(id string) (Job, *falqueue.Handle, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r, ok := s.byID[id]; ok {
+	r, ok := s.byID[id]
+	if ok && (r.followed || s.led == nil || ledger.Settled(r.job.Status)) {
+		defer s.mu.Unlock()
 		return r.job, r.handle, true
 	}
+	s.mu.Unlock()
 	if s.led == nil {
 		return Job{}, nil, false
 	}
@@ -81,78 +201,256 @@ func (s *jobStore) get(id string) (Job, *falqueue.Handle, bool) {
 	lj, err := s.led.Get(ctx, id)
 	if err != nil {
 		if !errors.Is(err, ledger.ErrNotFound) {
-			s.log.Warn("job ledger: read failed", "request_id", id, "err", err)
+			s.noteLedger("read", err)
+		}
+		if ok { // known here: answer what is known
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return r.job, r.handle, true
 		}
 		return Job{}, nil, false
 	}
-	r := &record{job: fromLedger(lj), handle: &falqueue.Handle{EndpointID: lj.EndpointID, RequestID: lj.RequestID,
-		StatusURL: lj.StatusURL, ResponseURL: lj.ResponseURL, CancelURL: lj.CancelURL}}
-	s.byID[id] = r
+	return s.refreshFrom(lj)
+}
+
+// refreshFrom brings this process's copy of a job up to the ledger's,
+// unless this process follows it (then memory is newer).
+func (s *jobStore) refreshFrom(lj ledger.Job) (Job, *falqueue.Handle, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.byID[lj.RequestID]
+	if ok && r.followed {
+		return r.job, r.handle, true
+	}
+	job := fromLedger(lj)
+	h := &falqueue.Handle{EndpointID: lj.EndpointID, RequestID: lj.RequestID,
+		StatusURL: lj.StatusURL, ResponseURL: lj.ResponseURL, CancelURL: lj.CancelURL}
+	if !ok {
+		r = s.put(job, h, false)
+		r.logs = lj.Logs
+		return job, h, true
+	}
+	if changedFrom(r.job, job) {
+		r.job, r.logs = job, lj.Logs
+		close(r.changed)
+		r.changed = make(chan struct{})
+	}
 	return r.job, r.handle, true
 }
 
+func changedFrom(a, b Job) bool {
+	return a.Status != b.Status || !a.UpdatedAt.Equal(b.UpdatedAt) || len(a.Logs) != len(b.Logs) ||
+		!ptrEqual(a.QueuePosition, b.QueuePosition)
+}
+
+func ptrEqual(a, b *int) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+
 func fromLedger(lj ledger.Job) Job {
 	j := Job{RequestID: lj.RequestID, EndpointID: lj.EndpointID, Tool: lj.Tool, Status: lj.Status, QueuePosition: lj.QueuePosition,
-		SubmittedAt: lj.SubmittedAt.UTC(), UpdatedAt: lj.UpdatedAt.UTC(), Error: lj.Error, Result: lj.Result, DryRun: lj.DryRun}
+		SubmittedAt: lj.SubmittedAt.UTC(), UpdatedAt: lj.UpdatedAt.UTC(), Error: lj.Error, Result: lj.Result, DryRun: lj.DryRun,
+		fetchFailed: lj.FetchFailed}
+	j.Logs = lastLogs(lj.Logs)
 	if !lj.CompletedAt.IsZero() {
 		t := lj.CompletedAt.UTC()
 		j.CompletedAt = &t
 	}
 	if len(j.Result) > 0 {
 		j.Files = outputFiles(j.Result)
+		for i := range j.Files {
+			j.Files[i].LocalPath = lj.Saved[j.Files[i].URL]
+		}
+	}
+	if lj.Status == StatusUnknown {
+		j.Input = lj.Input
 	}
 	return j
 }
 
-// update changes a job; an ended job keeps its end. The change is written
-// to the ledger; the first end recorded there wins.
+func lastLogs(logs []string) []string {
+	if n := len(logs); n > recentLogs {
+		logs = logs[n-recentLogs:]
+	}
+	if len(logs) == 0 {
+		return nil
+	}
+	return append([]string(nil), logs...)
+}
+
+// watch returns a job as this process knows it, the log lines after the
+// first seen, how many lines there are in all, and a channel closed at its
+// next change.
+func (s *jobStore) watch(id string, seen int) (job Job, fresh []string, total int, changed <-chan struct{}, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.byID[id]
+	if !ok {
+		return Job{}, nil, 0, nil, false
+	}
+	if seen < len(r.logs) {
+		fresh = append([]string(nil), r.logs[max(seen, 0):]...)
+	}
+	return r.job, fresh, len(r.logs), r.changed, true
+}
+
+// isFollowed reports whether this process's follower owns the job.
+func (s *jobStore) isFollowed(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.byID[id]
+	return ok && r.followed
+}
+
+// setFollowed marks whether this process's follower owns the job.
+func (s *jobStore) setFollowed(id string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.byID[id]; ok {
+		r.followed = on
+	}
+}
+
+// update changes a running job in memory; the ledger gets the change with
+// the next flush. A job that has ended keeps its end (see end).
 func (s *jobStore) update(id string, fn func(j *Job, logs *[]string)) Job {
-	if _, _, ok := s.get(id); !ok {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.byID[id]
+	if !ok {
 		return Job{}
 	}
+	if ledger.Settled(r.job.Status) {
+		return r.job
+	}
+	fn(&r.job, &r.logs)
+	r.job.Logs = lastLogs(r.logs)
+	r.job.UpdatedAt = time.Now().UTC()
+	r.dirty = true
+	close(r.changed)
+	r.changed = make(chan struct{})
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+	return r.job
+}
+
+// note sets the job's hint of what happens next (not written anywhere).
+func (s *jobStore) note(id, next string) {
 	s.mu.Lock()
-	r := s.byID[id]
-	if finished(r.job.Status) {
+	defer s.mu.Unlock()
+	if r, ok := s.byID[id]; ok {
+		r.job.Next = next
+		close(r.changed)
+		r.changed = make(chan struct{})
+	}
+}
+
+// end records how a job ended, in memory and (synchronously) in the
+// ledger. The first end wins, except that a captured result replaces a
+// failure recorded only because the result could not be fetched.
+func (s *jobStore) end(id string, e ledger.End, files []OutputFile) Job {
+	now := time.Now().UTC()
+	s.mu.Lock()
+	r, ok := s.byID[id]
+	if !ok {
+		s.mu.Unlock()
+		return Job{}
+	}
+	replace := r.job.Status == StatusFailed && r.job.fetchFailed && e.Status == StatusCompleted
+	if ledger.Settled(r.job.Status) && !replace {
 		defer s.mu.Unlock()
 		return r.job
 	}
-	before := len(r.logs)
-	fn(&r.job, &r.logs)
-	if n := len(r.logs); n > recentLogs {
-		r.job.Logs = append([]string(nil), r.logs[n-recentLogs:]...)
-	} else {
-		r.job.Logs = append([]string(nil), r.logs...)
-	}
-	r.job.UpdatedAt = time.Now().UTC()
+	j := &r.job
+	j.Status, j.QueuePosition, j.CompletedAt, j.UpdatedAt = e.Status, nil, &now, now
+	j.Result, j.Error, j.Files, j.Next, j.fetchFailed = e.Result, e.Error, files, "", e.FetchFailed
+	j.Logs = lastLogs(r.logs)
+	e.Logs = append([]string(nil), r.logs...)
+	r.dirty = false
+	close(r.changed)
+	r.changed = make(chan struct{})
 	job := r.job
-	var detail string
-	if len(r.logs) > before {
-		detail = r.logs[len(r.logs)-1]
-	}
 	s.mu.Unlock()
 
 	if s.led != nil {
 		ctx, cancel := s.ledgerCtx()
 		defer cancel()
-		var err error
-		if finished(job.Status) {
-			err = s.led.Finish(ctx, id, job.Status, job.Result, job.Error)
-		} else {
-			err = s.led.Update(ctx, id, job.Status, job.QueuePosition, detail)
-		}
-		if err != nil {
-			s.log.Warn("job ledger: could not record a status", "request_id", id, "err", err)
-		}
+		s.noteLedger("write", s.led.Finish(ctx, id, e))
 	}
-	if finished(job.Status) && s.ended != nil {
+	if s.ended != nil && !replace {
 		s.ended(job)
 	}
 	return job
 }
 
+// saved records where a job's output files were saved.
+func (s *jobStore) saved(id string, files []OutputFile) {
+	paths := map[string]string{}
+	s.mu.Lock()
+	if r, ok := s.byID[id]; ok {
+		r.job.Files = files
+	}
+	s.mu.Unlock()
+	for _, f := range files {
+		if f.LocalPath != "" {
+			paths[f.URL] = f.LocalPath
+		}
+	}
+	if s.led != nil && len(paths) > 0 {
+		ctx, cancel := s.ledgerCtx()
+		defer cancel()
+		s.noteLedger("write", s.led.SaveFiles(ctx, id, paths))
+	}
+}
+
+// flush runs until ctx ends: it writes the progress of running jobs to the
+// ledger, at most once per flushEvery, all jobs in one transaction.
+func (s *jobStore) flush(ctx context.Context) {
+	if s.led == nil {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			s.flushOnce()
+			return
+		case <-s.kick:
+		}
+		t := time.NewTimer(flushEvery) // let more changes gather
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		s.flushOnce()
+	}
+}
+
+func (s *jobStore) flushOnce() {
+	var ps []ledger.Progress
+	s.mu.Lock()
+	for _, r := range s.byID {
+		if !r.dirty {
+			continue
+		}
+		r.dirty = false
+		ps = append(ps, ledger.Progress{RequestID: r.job.RequestID, Status: r.job.Status, QueuePosition: r.job.QueuePosition,
+			Logs: append([]string(nil), r.logs...)})
+	}
+	s.mu.Unlock()
+	if len(ps) == 0 {
+		return
+	}
+	ctx, cancel := s.ledgerCtx()
+	defer cancel()
+	s.noteLedger("write", s.led.SaveProgress(ctx, ps))
+}
+
 // list returns jobs newest first, filtered: the ledger's view when there
-// is one (every process's jobs), else this process's.
-func (s *jobStore) list(status, endpointID string, limit int) []Job {
+// is one (every process's jobs), else this process's. The error says why
+// the ledger could not answer (the list is then this process's).
+func (s *jobStore) list(status, endpointID string, limit int) ([]Job, error) {
+	var lerr error
 	if s.led != nil {
 		ctx, cancel := s.ledgerCtx()
 		defer cancel()
@@ -162,9 +460,10 @@ func (s *jobStore) list(status, endpointID string, limit int) []Job {
 			for _, lj := range ljs {
 				out = append(out, fromLedger(lj))
 			}
-			return out
+			return out, nil
 		}
-		s.log.Warn("job ledger: list failed; answering from memory", "err", err)
+		s.noteLedger("read", err)
+		lerr = err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -175,13 +474,25 @@ func (s *jobStore) list(status, endpointID string, limit int) []Job {
 			out = append(out, j)
 		}
 	}
-	return out
+	return out, lerr
 }
 
-// unfinished lists the ledger's jobs that have not ended (any process's).
-func (s *jobStore) unfinished(ctx context.Context) ([]ledger.Job, error) {
+// recentIDs lists the request ids of the newest few jobs.
+func (s *jobStore) recentIDs(n int) string {
+	jobs, _ := s.list("", "", n)
+	var ids []string
+	for _, j := range jobs {
+		ids = append(ids, fmt.Sprintf("%s (%s, %s)", j.RequestID, j.Tool, j.Status))
+	}
+	return strings.Join(ids, ", ")
+}
+
+// adoptable lists the ledger's jobs that can still change on fal and that
+// no live process follows: those other processes submitted, or a previous
+// run left.
+func (s *jobStore) adoptable(ctx context.Context) ([]ledger.Job, error) {
 	if s.led == nil {
 		return nil, nil
 	}
-	return s.led.List(ctx, ledger.Filter{Unfinished: true, Limit: 1000})
+	return s.led.List(ctx, ledger.Filter{Unfinished: true, Unleased: true, Limit: 1000})
 }

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // pure Go: go install needs no C toolchain
@@ -35,12 +36,31 @@ const (
 	StatusCompleted = "completed"
 	StatusFailed    = "failed"
 	StatusCancelled = "cancelled"
+	// StatusUnknown is a submit whose answer never reached the server (a
+	// crash in between, or an answer lost on the way): fal may have queued
+	// and billed it. The row keeps its local id; it is never resubmitted.
+	StatusUnknown = "unknown"
 )
 
 // Final reports whether a status is an end: completed, failed or cancelled.
 func Final(status string) bool {
 	return status == StatusCompleted || status == StatusFailed || status == StatusCancelled
 }
+
+// Settled reports whether nothing more can be learned of a job: it ended,
+// or its submit's answer was lost (unknown).
+func Settled(status string) bool { return Final(status) || status == StatusUnknown }
+
+// settledSQL is Settled as an SQL list.
+const settledSQL = "('completed', 'failed', 'cancelled', 'unknown')"
+
+// ApplicationID marks a SQLite file as this server's ledger (PRAGMA
+// application_id): "fvmc".
+const ApplicationID = 0x66766d63
+
+// ErrNotOurs is returned by Open for a SQLite file that is some other
+// program's database: it is never written to.
+var ErrNotOurs = errors.New("the file is a SQLite database of another program, not a fal-video-mcp ledger")
 
 // ErrNotFound is returned for a request id the ledger does not hold.
 var ErrNotFound = errors.New("ledger: no such job")
@@ -56,8 +76,12 @@ type Job struct {
 	StatusURL     string
 	ResponseURL   string
 	CancelURL     string
-	Error         string          // fal's detail, verbatim
-	Result        json.RawMessage // the model output, once captured
+	Error         string            // fal's detail, verbatim
+	Result        json.RawMessage   // the model output, once captured
+	Logs          []string          // every log line seen, oldest first (capped at MaxLogs)
+	LocalID       string            // the id the job had before fal answered its submit
+	FetchFailed   bool              // failed only because the result could not be fetched: a later fetch may replace it
+	Saved         map[string]string // output URL → local file, once downloaded
 	DryRun        bool
 	SubmittedAt   time.Time
 	UpdatedAt     time.Time
@@ -74,8 +98,12 @@ type Event struct {
 
 // Ledger is an open ledger. It is safe for concurrent use.
 type Ledger struct {
-	db   *sql.DB
-	path string
+	db      *sql.DB
+	path    string
+	writes  chan *write // to the committer
+	stopped chan struct{}
+	closeMu sync.RWMutex // writers hold it to send; Close to close writes
+	closed  bool
 }
 
 // DefaultDir is the state directory: $XDG_STATE_HOME/fal-video-mcp, else
@@ -136,11 +164,21 @@ var migrations = []string{
 	);
 	CREATE INDEX uploads_by_file ON uploads (path, size, mod_time);
 	CREATE INDEX uploads_by_hash ON uploads (sha256);`,
+	`ALTER TABLE jobs ADD COLUMN local_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE jobs ADD COLUMN logs TEXT NOT NULL DEFAULT '[]';
+	ALTER TABLE jobs ADD COLUMN fetch_failed INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN saved TEXT NOT NULL DEFAULT '{}';
+	ALTER TABLE jobs ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+	ALTER TABLE jobs ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;`,
 }
+
+// MaxLogs is how many log lines the ledger keeps per job (the newest).
+const MaxLogs = 500
 
 // Open opens (creating if need be) the ledger in dir and brings its schema
 // up to date. Errors say what is wrong with the file or directory; the
-// file is never removed or rewritten.
+// file is never removed or rewritten, and a SQLite file that is not a
+// ledger (ErrNotOurs) is never written to.
 func Open(ctx context.Context, dir string) (*Ledger, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("ledger: cannot create the state directory %s: %w", dir, err)
@@ -157,29 +195,54 @@ func Open(ctx context.Context, dir string) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger: %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
-	l := &Ledger{db: db, path: path}
+	l := &Ledger{db: db, path: path, writes: make(chan *write, 256), stopped: make(chan struct{})}
 	if err := l.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("ledger: %s cannot be used (it was left as it is): %w", path, err)
 	}
+	go l.commit()
 	return l, nil
 }
 
 // Path is the ledger's file.
 func (l *Ledger) Path() string { return l.path }
 
-// Close closes the database.
-func (l *Ledger) Close() error { return l.db.Close() }
+// Close finishes the writes already queued, then closes the database.
+func (l *Ledger) Close() error {
+	l.closeMu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.writes)
+	}
+	l.closeMu.Unlock()
+	<-l.stopped
+	return l.db.Close()
+}
 
 func (l *Ledger) migrate(ctx context.Context) error {
-	var version int
+	var version, appID, tables int
 	if err := l.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return err
+	}
+	if err := l.db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		return err
+	}
+	if err := l.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table'").Scan(&tables); err != nil {
+		return err
+	}
+	switch {
+	case appID == ApplicationID:
+	case appID != 0:
+		return fmt.Errorf("%w (application_id %#x)", ErrNotOurs, appID)
+	case tables > 0 && (version == 0 || !l.hasJobsTable(ctx)):
+		// Ledgers made before application_id was set have user_version and
+		// a jobs table; anything else with tables belongs to someone else.
+		return ErrNotOurs
 	}
 	if version > len(migrations) {
 		return fmt.Errorf("its schema version %d is newer than this server knows (%d): upgrade fal-video-mcp", version, len(migrations))
 	}
-	if version == len(migrations) {
+	if version == len(migrations) && appID == ApplicationID {
 		return nil
 	}
 	return l.tx(ctx, func(tx *sql.Tx) error {
@@ -193,9 +256,18 @@ func (l *Ledger) migrate(ctx context.Context) error {
 				return fmt.Errorf("migration %d: %w", i+1, err)
 			}
 		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", ApplicationID)); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations)))
 		return err
 	})
+}
+
+func (l *Ledger) hasJobsTable(ctx context.Context) bool {
+	var n int
+	err := l.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'jobs'").Scan(&n)
+	return err == nil && n == 1
 }
 
 func (l *Ledger) tx(ctx context.Context, fn func(*sql.Tx) error) error {
@@ -210,6 +282,106 @@ func (l *Ledger) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// write is one change waiting for the committer.
+type write struct {
+	ctx  context.Context
+	fn   func(*sql.Tx) error
+	done chan error
+}
+
+// maxBatch caps the changes committed in one transaction.
+const maxBatch = 128
+
+// exec runs fn in a write transaction and returns once it is committed.
+// Changes from concurrent callers are committed together (group commit):
+// one transaction, each change in its own savepoint, so that a change that
+// fails is rolled back alone. Callers never hold a lock across it.
+func (l *Ledger) exec(ctx context.Context, fn func(*sql.Tx) error) error {
+	w := &write{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	l.closeMu.RLock()
+	if l.closed {
+		l.closeMu.RUnlock()
+		return errClosed
+	}
+	select {
+	case l.writes <- w:
+		l.closeMu.RUnlock()
+	case <-ctx.Done():
+		l.closeMu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+var errClosed = errors.New("ledger: closed")
+
+// commit is the one goroutine that writes: it takes every change waiting,
+// commits them in one transaction and answers each.
+func (l *Ledger) commit() {
+	defer close(l.stopped)
+	for w := range l.writes {
+		batch := []*write{w}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case w, ok := <-l.writes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, w)
+			default:
+				break more
+			}
+		}
+		l.commitBatch(batch)
+	}
+}
+
+func (l *Ledger) commitBatch(batch []*write) {
+	live := batch[:0]
+	for _, w := range batch {
+		if err := w.ctx.Err(); err != nil {
+			w.done <- err // its caller has gone: nothing waits for it
+			continue
+		}
+		live = append(live, w)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	results := make([]error, len(live))
+	err := l.tx(ctx, func(tx *sql.Tx) error {
+		for i, w := range live {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+				return err
+			}
+			results[i] = w.fn(tx)
+			if results[i] != nil {
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i, w := range live {
+		if err != nil {
+			results[i] = err
+		}
+		w.done <- results[i]
+	}
+}
+
 func millis(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMillis(ms sql.NullInt64) time.Time {
@@ -219,8 +391,8 @@ func fromMillis(ms sql.NullInt64) time.Time {
 	return time.UnixMilli(ms.Int64)
 }
 
-// Insert records a newly submitted job and its first event. Recording the
-// same request id again leaves the first record as it was.
+// Insert records a job fal has accepted, and its first event. Recording
+// the same request id again leaves the first record as it was.
 func (l *Ledger) Insert(ctx context.Context, j Job) error {
 	now := time.Now()
 	if j.SubmittedAt.IsZero() {
@@ -230,12 +402,12 @@ func (l *Ledger) Insert(ctx context.Context, j Job) error {
 		j.Status = StatusQueued
 	}
 	input := ElideDataURIs(j.Input)
-	return l.tx(ctx, func(tx *sql.Tx) error {
+	return l.exec(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (request_id, endpoint_id, tool, status, queue_position, input,
-			status_url, response_url, cancel_url, dry_run, submitted_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
+			status_url, response_url, cancel_url, dry_run, submitted_at, updated_at, local_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
 			j.RequestID, j.EndpointID, j.Tool, j.Status, nullInt(j.QueuePosition), string(input),
-			j.StatusURL, j.ResponseURL, j.CancelURL, j.DryRun, millis(j.SubmittedAt), millis(now))
+			j.StatusURL, j.ResponseURL, j.CancelURL, j.DryRun, millis(j.SubmittedAt), millis(now), j.LocalID)
 		if err != nil {
 			return err
 		}
@@ -244,6 +416,64 @@ func (l *Ledger) Insert(ctx context.Context, j Job) error {
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO job_events (request_id, at, status, queue_position) VALUES (?, ?, ?, ?)`,
 			j.RequestID, millis(now), j.Status, nullInt(j.QueuePosition))
+		return err
+	})
+}
+
+// Prepare writes a job ahead of its submit: under its local id, with
+// status unknown, before the request leaves the process. Submitted fills
+// in fal's answer; Discard removes it when fal refused the submit for
+// certain. A row left unknown is a submit whose answer never came.
+func (l *Ledger) Prepare(ctx context.Context, j Job) error {
+	if j.LocalID == "" {
+		return errors.New("ledger: Prepare needs a local id")
+	}
+	j.RequestID, j.Status, j.QueuePosition = j.LocalID, StatusUnknown, nil
+	j.StatusURL, j.ResponseURL, j.CancelURL = "", "", ""
+	return l.Insert(ctx, j)
+}
+
+// Submitted records fal's answer to a prepared submit: the job takes its
+// request id and URLs, and is queued.
+func (l *Ledger) Submitted(ctx context.Context, localID string, j Job) error {
+	now := millis(time.Now())
+	return l.exec(ctx, func(tx *sql.Tx) error {
+		// The events name the job by its key: the prepared row's one event
+		// goes, the queued one is written under fal's id.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM job_events WHERE request_id = ?`, localID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET request_id = ?, status = ?, status_url = ?, response_url = ?, cancel_url = ?,
+			error = '', updated_at = ? WHERE request_id = ? AND status = 'unknown'`,
+			j.RequestID, StatusQueued, j.StatusURL, j.ResponseURL, j.CancelURL, now, localID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("ledger: no prepared submit %s", localID)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO job_events (request_id, at, status) VALUES (?, ?, ?)`, j.RequestID, now, StatusQueued)
+		return err
+	})
+}
+
+// SubmitLost notes why a prepared submit's outcome is unknown.
+func (l *Ledger) SubmitLost(ctx context.Context, localID, reason string) error {
+	return l.exec(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET error = ?, updated_at = ? WHERE request_id = ? AND status = 'unknown'`,
+			reason, millis(time.Now()), localID)
+		return err
+	})
+}
+
+// Discard removes a prepared submit that fal refused for certain (nothing
+// was queued, nothing billed).
+func (l *Ledger) Discard(ctx context.Context, localID string) error {
+	return l.exec(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM job_events WHERE request_id = ?`, localID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE request_id = ? AND status = 'unknown'`, localID)
 		return err
 	})
 }
@@ -260,69 +490,187 @@ func nullInt(p *int) any {
 // has ended is never moved back: updates to it are ignored, so a late
 // status from a slower process cannot undo a captured result.
 func (l *Ledger) Update(ctx context.Context, requestID, status string, position *int, detail string) error {
-	if Final(status) {
+	if Settled(status) {
 		return fmt.Errorf("ledger: use Finish to end job %s", requestID)
 	}
+	return l.exec(ctx, func(tx *sql.Tx) error { return update(ctx, tx, requestID, status, position, detail) })
+}
+
+func update(ctx context.Context, tx *sql.Tx, requestID, status string, position *int, detail string) error {
 	now := millis(time.Now())
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, queue_position = ?, updated_at = ?
-			WHERE request_id = ? AND status NOT IN ('completed', 'failed', 'cancelled')
-			AND (status IS NOT ? OR queue_position IS NOT ?)`,
-			status, nullInt(position), now, requestID, status, nullInt(position))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 && detail == "" {
-			return nil
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO job_events (request_id, at, status, queue_position, detail)
-			SELECT request_id, ?, ?, ?, ? FROM jobs WHERE request_id = ? AND status NOT IN ('completed', 'failed', 'cancelled')`,
-			now, status, nullInt(position), detail, requestID)
+	res, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, queue_position = ?, updated_at = ?
+		WHERE request_id = ? AND status NOT IN `+settledSQL+`
+		AND (status IS NOT ? OR queue_position IS NOT ?)`,
+		status, nullInt(position), now, requestID, status, nullInt(position))
+	if err != nil {
 		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 && detail == "" {
+		return nil
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO job_events (request_id, at, status, queue_position, detail)
+		SELECT request_id, ?, ?, ?, ? FROM jobs WHERE request_id = ? AND status NOT IN `+settledSQL,
+		now, status, nullInt(position), detail, requestID)
+	return err
+}
+
+// Progress is a job's state while it runs, as SaveProgress records it.
+type Progress struct {
+	RequestID     string
+	Status        string // queued or running
+	QueuePosition *int
+	Logs          []string // every line seen so far (the newest MaxLogs are kept)
+}
+
+// SaveProgress records the state of several running jobs in one
+// transaction: an event when a status or position changed, and the logs.
+func (l *Ledger) SaveProgress(ctx context.Context, ps []Progress) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return l.exec(ctx, func(tx *sql.Tx) error {
+		for _, p := range ps {
+			if Settled(p.Status) {
+				continue
+			}
+			if err := update(ctx, tx, p.RequestID, p.Status, p.QueuePosition, ""); err != nil {
+				return err
+			}
+			if p.Logs == nil {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET logs = ? WHERE request_id = ? AND status NOT IN `+settledSQL,
+				logsJSON(p.Logs), p.RequestID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
-// Finish ends a job: completed with its result, or failed or cancelled
-// with fal's error. The first end recorded wins.
-func (l *Ledger) Finish(ctx context.Context, requestID, status string, result json.RawMessage, errText string) error {
-	if !Final(status) {
-		return fmt.Errorf("ledger: %q is not an end status", status)
+func logsJSON(logs []string) string {
+	if len(logs) > MaxLogs {
+		logs = logs[len(logs)-MaxLogs:]
+	}
+	if logs == nil {
+		logs = []string{}
+	}
+	b, _ := json.Marshal(logs)
+	return string(b)
+}
+
+// End is how a job ended, as Finish records it.
+type End struct {
+	Status string          // completed, failed or cancelled
+	Result json.RawMessage // completed: the output
+	Error  string          // failed or cancelled: fal's words, or why the result could not be fetched
+	// FetchFailed marks a failure recorded because the result could not be
+	// fetched, not because fal said the job failed: a later Finish with
+	// the result replaces it.
+	FetchFailed bool
+	Logs        []string // every log line seen (nil: keep the logs recorded)
+}
+
+// Finish ends a job. The first end recorded wins, except that a captured
+// result replaces a failure recorded only because the result could not be
+// fetched: a success always wins.
+func (l *Ledger) Finish(ctx context.Context, requestID string, e End) error {
+	if !Final(e.Status) {
+		return fmt.Errorf("ledger: %q is not an end status", e.Status)
 	}
 	now := millis(time.Now())
 	var res any
-	if len(result) > 0 {
-		res = string(result)
+	if len(e.Result) > 0 {
+		res = string(e.Result)
 	}
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, queue_position = NULL, result = ?, error = ?, updated_at = ?, completed_at = ?
-			WHERE request_id = ? AND status NOT IN ('completed', 'failed', 'cancelled')`,
-			status, res, errText, now, now, requestID)
+	return l.exec(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, queue_position = NULL, result = ?, error = ?, fetch_failed = ?,
+			updated_at = ?, completed_at = ?, lease_owner = '', lease_until = 0
+			WHERE request_id = ? AND (status NOT IN `+settledSQL+` OR (status = 'failed' AND fetch_failed = 1 AND ? = 'completed'))`,
+			e.Status, res, e.Error, e.FetchFailed, now, now, requestID, e.Status)
 		if err != nil {
 			return err
 		}
 		if n, _ := r.RowsAffected(); n == 0 {
 			return nil
 		}
+		if e.Logs != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET logs = ? WHERE request_id = ?`, logsJSON(e.Logs), requestID); err != nil {
+				return err
+			}
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO job_events (request_id, at, status, detail) VALUES (?, ?, ?, ?)`,
-			requestID, now, status, errText)
+			requestID, now, e.Status, e.Error)
+		return err
+	})
+}
+
+// SaveFiles records where a job's output files were saved (URL → path),
+// added to those already recorded.
+func (l *Ledger) SaveFiles(ctx context.Context, requestID string, saved map[string]string) error {
+	return l.exec(ctx, func(tx *sql.Tx) error {
+		var raw string
+		if err := tx.QueryRowContext(ctx, `SELECT saved FROM jobs WHERE request_id = ?`, requestID).Scan(&raw); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		all := map[string]string{}
+		_ = json.Unmarshal([]byte(raw), &all)
+		for u, p := range saved {
+			all[u] = p
+		}
+		b, _ := json.Marshal(all)
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET saved = ? WHERE request_id = ?`, string(b), requestID)
+		return err
+	})
+}
+
+// Lease makes owner the one process that follows the job on fal until
+// the lease runs out (now + ttl), unless another owner holds a lease that
+// has not run out. Renew by calling it again. It reports whether owner
+// holds the lease; a job that has ended cannot be leased.
+func (l *Ledger) Lease(ctx context.Context, requestID, owner string, ttl time.Duration) (bool, error) {
+	var got bool
+	now := time.Now()
+	err := l.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET lease_owner = ?, lease_until = ?
+			WHERE request_id = ? AND status NOT IN `+settledSQL+` AND (lease_owner IN ('', ?) OR lease_until < ?)`,
+			owner, millis(now.Add(ttl)), requestID, owner, millis(now))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		got = n == 1
+		return nil
+	})
+	return got, err
+}
+
+// Release gives up owner's lease on a job.
+func (l *Ledger) Release(ctx context.Context, requestID, owner string) error {
+	return l.exec(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET lease_owner = '', lease_until = 0 WHERE request_id = ? AND lease_owner = ?`,
+			requestID, owner)
 		return err
 	})
 }
 
 const jobColumns = `request_id, endpoint_id, tool, status, queue_position, input, status_url, response_url, cancel_url,
-	error, result, dry_run, submitted_at, updated_at, completed_at`
+	error, result, dry_run, submitted_at, updated_at, completed_at, logs, local_id, fetch_failed, saved`
 
 func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	var (
 		j                  Job
 		pos                sql.NullInt64
-		input              string
+		input, logs, saved string
 		result             sql.NullString
 		submitted, updated int64
 		completed          sql.NullInt64
 	)
 	err := row.Scan(&j.RequestID, &j.EndpointID, &j.Tool, &j.Status, &pos, &input, &j.StatusURL, &j.ResponseURL, &j.CancelURL,
-		&j.Error, &result, &j.DryRun, &submitted, &updated, &completed)
+		&j.Error, &result, &j.DryRun, &submitted, &updated, &completed, &logs, &j.LocalID, &j.FetchFailed, &saved)
 	if err != nil {
 		return j, err
 	}
@@ -334,6 +682,8 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	if result.Valid {
 		j.Result = json.RawMessage(result.String)
 	}
+	_ = json.Unmarshal([]byte(logs), &j.Logs)
+	_ = json.Unmarshal([]byte(saved), &j.Saved)
 	j.SubmittedAt, j.UpdatedAt, j.CompletedAt = time.UnixMilli(submitted), time.UnixMilli(updated), fromMillis(completed)
 	return j, nil
 }
@@ -352,7 +702,10 @@ type Filter struct {
 	Status     string // one status, or "" for all
 	EndpointID string
 	Limit      int  // default 50
-	Unfinished bool // only jobs that have not ended
+	Unfinished bool // only jobs that can still change on fal (not ended, not unknown)
+	// Unleased, with Unfinished, leaves out jobs another process follows
+	// (their lease has not run out).
+	Unleased bool
 }
 
 // List returns the jobs matching f, newest first.
@@ -366,7 +719,10 @@ func (l *Ledger) List(ctx context.Context, f Filter) ([]Job, error) {
 		where, args = append(where, "endpoint_id = ?"), append(args, f.EndpointID)
 	}
 	if f.Unfinished {
-		where = append(where, "status NOT IN ('completed', 'failed', 'cancelled')")
+		where = append(where, "status NOT IN "+settledSQL)
+	}
+	if f.Unleased {
+		where, args = append(where, "(lease_owner = '' OR lease_until < ?)"), append(args, millis(time.Now()))
 	}
 	q := `SELECT ` + jobColumns + ` FROM jobs`
 	if len(where) > 0 {
@@ -434,7 +790,7 @@ func (l *Ledger) RememberUpload(ctx context.Context, u Upload) error {
 	if u.UploadedAt.IsZero() {
 		u.UploadedAt = time.Now()
 	}
-	return l.tx(ctx, func(tx *sql.Tx) error {
+	return l.exec(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO uploads (path, size, mod_time, sha256, url, content_type, uploaded_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, u.Path, u.Size, u.ModTime, u.SHA256, u.URL, u.ContentType, millis(u.UploadedAt))
 		return err

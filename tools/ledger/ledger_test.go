@@ -53,14 +53,14 @@ func TestJobLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := l.Finish(ctx, "r1", ledger.StatusCompleted, json.RawMessage(`{"video":{"url":"https://cdn/v.mp4"}}`), ""); err != nil {
+	if err := l.Finish(ctx, "r1", ledger.End{Status: ledger.StatusCompleted, Result: json.RawMessage(`{"video":{"url":"https://cdn/v.mp4"}}`), Error: ""}); err != nil {
 		t.Fatal(err)
 	}
 	// A late update or a second end cannot undo the captured result.
 	if err := l.Update(ctx, "r1", ledger.StatusRunning, nil, "late"); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Finish(ctx, "r1", ledger.StatusFailed, nil, "late failure"); err != nil {
+	if err := l.Finish(ctx, "r1", ledger.End{Status: ledger.StatusFailed, Error: "late failure"}); err != nil {
 		t.Fatal(err)
 	}
 	j, err := l.Get(ctx, "r1")
@@ -104,7 +104,7 @@ func TestList(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	l.Finish(ctx, "r0", ledger.StatusFailed, nil, "boom")
+	l.Finish(ctx, "r0", ledger.End{Status: ledger.StatusFailed, Error: "boom"})
 	l.Update(ctx, "r1", ledger.StatusRunning, nil, "")
 	ids := func(js []ledger.Job) string {
 		var s []string
@@ -164,7 +164,7 @@ func TestTwoLedgersOneFile(t *testing.T) {
 					if err := l.Update(ctx, id, ledger.StatusRunning, nil, "log"); err != nil {
 						errs <- err
 					}
-					if err := l.Finish(ctx, id, ledger.StatusCompleted, json.RawMessage(`{}`), ""); err != nil {
+					if err := l.Finish(ctx, id, ledger.End{Status: ledger.StatusCompleted, Result: json.RawMessage(`{}`), Error: ""}); err != nil {
 						errs <- err
 					}
 				}
