@@ -50,9 +50,11 @@ import (
 	"fmt"
 	"io"
 	"log"
+	mathrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -108,6 +110,7 @@ type Server struct {
 	jobs     map[string]*job
 	order    []*job
 	faults   []*Fault
+	chaos    *chaos // random faults, if set
 	requests []Request
 	logGen   int // bumped by ResetRequests, so late notes skip a new log
 	hooks    map[int]func(Request)
@@ -277,10 +280,61 @@ func (s *Server) ResetFaults() {
 	s.faults = nil
 }
 
+// RandomFaults spoils a share of the requests of some operations, each
+// with a fault drawn at random from what fal's hosts really do: a 429, a
+// 500 or 503 of fal's own (JSON, x-fal-request-id), the ingress's 502 or
+// 503 (HTML, no request id), a connection dropped before or after the
+// request was handled. Injected faults apply first.
+type RandomFaults struct {
+	Rate float64 // share of requests spoiled, 0 to 1
+	Ops  []Op    // the operations concerned
+	Seed uint64  // the draws repeat for a seed
+}
+
+type chaos struct {
+	RandomFaults
+	rng *mathrand.Rand
+}
+
+// SetRandomFaults starts (or, with a zero Rate, stops) random faults.
+func (s *Server) SetRandomFaults(rf RandomFaults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rf.Rate <= 0 {
+		s.chaos = nil
+		return
+	}
+	s.chaos = &chaos{RandomFaults: rf, rng: mathrand.New(mathrand.NewPCG(rf.Seed, rf.Seed^0x9e3779b97f4a7c15))}
+}
+
+// randomFaults are the kinds a random fault is drawn from.
+var randomFaults = []Fault{
+	{Status: http.StatusTooManyRequests, WithRequestID: true},
+	{Status: http.StatusInternalServerError, WithRequestID: true},
+	{Status: http.StatusServiceUnavailable, WithRequestID: true},
+	{Status: http.StatusBadGateway, Nginx: true},
+	{Status: http.StatusServiceUnavailable, Nginx: true},
+	{DropBefore: true},
+	{DropAfter: true},
+}
+
+// draw returns a random fault for op, or nil; s.mu is held.
+func (c *chaos) draw(op Op) *Fault {
+	if c == nil || !slices.Contains(c.Ops, op) || c.rng.Float64() >= c.Rate {
+		return nil
+	}
+	f := randomFaults[c.rng.IntN(len(randomFaults))]
+	f.Op, f.Times = op, 1
+	return &f
+}
+
 // takeFault returns the fault that applies to this request of op, if any.
 func (s *Server) takeFault(op Op) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f := s.chaos.draw(op); f != nil && len(s.faults) == 0 {
+		return f
+	}
 	for i, f := range s.faults {
 		if f.Op != op {
 			continue
