@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,7 +69,9 @@ func newFollowers(s *toolset, ctx context.Context) *followers {
 	if backoff <= 0 {
 		backoff = time.Second
 	}
-	return &followers{s: s, ctx: ctx, owner: "p-" + hex.EncodeToString(b), slots: make(chan struct{}, maxAdopted),
+	host, _ := os.Hostname()
+	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+	return &followers{s: s, ctx: ctx, owner: owner, slots: make(chan struct{}, maxAdopted),
 		backoff: backoff, active: map[string]*follower{}}
 }
 
@@ -163,7 +168,7 @@ func (fs *followers) run(id string, f *follower) {
 			fs.follow(fs.ctx, id, h, f)
 			return
 		}
-		got, err := s.jobs.led.Lease(fs.ctx, id, fs.owner, leaseTTL)
+		got, err := fs.lease(id)
 		s.jobs.noteLedger("write", err)
 		if err != nil && fs.ctx.Err() == nil {
 			// The ledger cannot take a lease (it is read-only or broken,
@@ -187,6 +192,38 @@ func (fs *followers) run(id string, f *follower) {
 		f.markFresh()
 		sleep(fs.ctx, watchEvery, f.poke)
 	}
+}
+
+// lease takes the job's lease: a free or expired one, or one whose holder
+// is a process of this machine that has died (a crash leaves its leases
+// behind; waiting for them to run out would leave its jobs unfollowed).
+func (fs *followers) lease(id string) (bool, error) {
+	led := fs.s.jobs.led
+	got, err := led.Lease(fs.ctx, id, fs.owner, leaseTTL)
+	if got || err != nil {
+		return got, err
+	}
+	holder, _, err := led.LeaseHolder(fs.ctx, id)
+	if err != nil || !deadHere(holder) {
+		return false, nil
+	}
+	fs.s.opts.Logger.Info("taking over a job whose follower's process has died", "request_id", id, "from", holder)
+	return led.TakeLease(fs.ctx, id, holder, fs.owner, leaseTTL)
+}
+
+// deadHere reports whether a lease holder ("host/pid/nonce") is a process
+// of this machine that no longer runs.
+func deadHere(holder string) bool {
+	parts := strings.SplitN(holder, "/", 3)
+	if len(parts) != 3 {
+		return false
+	}
+	host, _ := os.Hostname()
+	pid, err := strconv.Atoi(parts[1])
+	if parts[0] != host || err != nil || pid == os.Getpid() {
+		return false
+	}
+	return !processAlive(pid)
 }
 
 // followLeased follows the job while renewing its lease; it returns when

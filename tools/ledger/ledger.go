@@ -648,6 +648,36 @@ func (l *Ledger) Lease(ctx context.Context, requestID, owner string, ttl time.Du
 	return got, err
 }
 
+// LeaseHolder returns who holds a job's lease, and until when ("" if no
+// one does).
+func (l *Ledger) LeaseHolder(ctx context.Context, requestID string) (string, time.Time, error) {
+	var owner string
+	var until int64
+	err := l.db.QueryRowContext(ctx, `SELECT lease_owner, lease_until FROM jobs WHERE request_id = ?`, requestID).Scan(&owner, &until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, ErrNotFound
+	}
+	return owner, time.UnixMilli(until), err
+}
+
+// TakeLease takes the lease on a job from a holder known to be gone (its
+// process has died), before the lease runs out.
+func (l *Ledger) TakeLease(ctx context.Context, requestID, from, owner string, ttl time.Duration) (bool, error) {
+	var got bool
+	err := l.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET lease_owner = ?, lease_until = ?
+			WHERE request_id = ? AND status NOT IN `+settledSQL+` AND lease_owner = ?`,
+			owner, millis(time.Now().Add(ttl)), requestID, from)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		got = n == 1
+		return nil
+	})
+	return got, err
+}
+
 // Release gives up owner's lease on a job.
 func (l *Ledger) Release(ctx context.Context, requestID, owner string) error {
 	return l.exec(ctx, func(tx *sql.Tx) error {
