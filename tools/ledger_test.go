@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -98,5 +99,49 @@ func TestResultOutlivesRetention(t *testing.T) {
 	}
 	if n := len(emu.Requests()); n != 0 {
 		t.Errorf("job_result asked fal (%d requests) for a captured result", n)
+	}
+}
+
+// TestLedgerFailingWhileRunning: when the ledger stops working after
+// start-up (here: its database goes away under the server), every job
+// tool's answer says that job history is unavailable and why, and
+// job_list says so instead of answering "0 job(s)". Jobs still run.
+func TestLedgerFailingWhileRunning(t *testing.T) {
+	led, err := ledger.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := newHarness(t, mcp.ProtocolVersion20260728, func(o *tools.Options) { o.Ledger, o.Context = led, ctx })
+	h.emu.SetScript("fal-ai/video-upscaler", faltest.Script{Output: h.emu.ServeOutputFiles([]byte(`{"video":{"url":"https://x/o.mp4"}}`))})
+	cctx := ctxT(t)
+	res := h.call(t, cctx, "upscale_video", map[string]any{"video_url": "https://x/i.mp4", "wait_seconds": 10})
+	if strings.Contains(text(res), "unavailable") {
+		t.Fatalf("a working ledger reported unavailable: %s", text(res))
+	}
+	led.Close() // the ledger breaks under the running server
+
+	res = h.call(t, cctx, "upscale_video", map[string]any{"video_url": "https://x/j.mp4", "wait_seconds": 10})
+	job := jobOf(t, res)
+	if job.Status != tools.StatusCompleted {
+		t.Errorf("a job while the ledger is broken = %+v", job)
+	}
+	for _, call := range []struct {
+		tool string
+		args map[string]any
+	}{
+		{"upscale_video", nil},
+		{"job_status", map[string]any{"request_id": job.RequestID}},
+		{"job_result", map[string]any{"request_id": job.RequestID}},
+		{"job_list", map[string]any{}},
+	} {
+		if call.args != nil {
+			res = h.call(t, cctx, call.tool, call.args)
+		}
+		first := res.Content[0].(mcp.TextContent).Text
+		if !strings.HasPrefix(first, "Job history is unavailable") || !strings.Contains(first, "closed") {
+			t.Errorf("%s does not say job history is unavailable: %s", call.tool, text(res))
+		}
 	}
 }

@@ -184,6 +184,9 @@ func Open(ctx context.Context, dir string) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger: cannot create the state directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, FileName)
+	if err := checkOurs(ctx, path); err != nil {
+		return nil, fmt.Errorf("ledger: %s cannot be used (it was left as it is): %w", path, err)
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -219,25 +222,51 @@ func (l *Ledger) Close() error {
 	return l.db.Close()
 }
 
-func (l *Ledger) migrate(ctx context.Context) error {
-	var version, appID, tables int
-	if err := l.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+// checkOurs opens an existing file read-only, before anything could write
+// to it (even turning WAL on writes), and refuses another program's
+// database.
+func checkOurs(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return nil // nothing there yet (or Open reports why)
+	}
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro")
+	if err != nil {
 		return err
 	}
-	if err := l.db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
-		return err
-	}
-	if err := l.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table'").Scan(&tables); err != nil {
-		return err
+	defer db.Close()
+	var version, appID, tables, jobs int
+	for _, q := range []struct {
+		sql string
+		dst *int
+	}{
+		{"PRAGMA user_version", &version},
+		{"PRAGMA application_id", &appID},
+		{"SELECT count(*) FROM sqlite_master WHERE type = 'table'", &tables},
+		{"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'jobs'", &jobs},
+	} {
+		if err := db.QueryRowContext(ctx, q.sql).Scan(q.dst); err != nil {
+			return err
+		}
 	}
 	switch {
 	case appID == ApplicationID:
 	case appID != 0:
 		return fmt.Errorf("%w (application_id %#x)", ErrNotOurs, appID)
-	case tables > 0 && (version == 0 || !l.hasJobsTable(ctx)):
+	case tables > 0 && (version == 0 || jobs == 0):
 		// Ledgers made before application_id was set have user_version and
 		// a jobs table; anything else with tables belongs to someone else.
 		return ErrNotOurs
+	}
+	return nil
+}
+
+func (l *Ledger) migrate(ctx context.Context) error {
+	var version, appID int
+	if err := l.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if err := l.db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		return err
 	}
 	if version > len(migrations) {
 		return fmt.Errorf("its schema version %d is newer than this server knows (%d): upgrade fal-video-mcp", version, len(migrations))
@@ -262,12 +291,6 @@ func (l *Ledger) migrate(ctx context.Context) error {
 		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations)))
 		return err
 	})
-}
-
-func (l *Ledger) hasJobsTable(ctx context.Context) bool {
-	var n int
-	err := l.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'jobs'").Scan(&n)
-	return err == nil && n == 1
 }
 
 func (l *Ledger) tx(ctx context.Context, fn func(*sql.Tx) error) error {
