@@ -92,6 +92,16 @@ func (fs *followers) poke(id string) {
 // (someone waits on them, or this process submitted them) do not queue
 // behind adopted ones.
 func (fs *followers) ensure(id string, urgent bool) <-chan struct{} {
+	return fs.start(id, urgent, false)
+}
+
+// ensureOwn starts the follower of a job this process has just submitted:
+// its lease came with the submit's record, so it follows at once.
+func (fs *followers) ensureOwn(id string) {
+	fs.start(id, true, true)
+}
+
+func (fs *followers) start(id string, urgent, leased bool) <-chan struct{} {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if f, ok := fs.active[id]; ok {
@@ -118,7 +128,7 @@ func (fs *followers) ensure(id string, urgent bool) <-chan struct{} {
 			fs.mu.Unlock()
 			f.markFresh()
 		}()
-		fs.run(id, f)
+		fs.run(id, f, leased)
 	}()
 	return f.fresh
 }
@@ -146,7 +156,7 @@ func (fs *followers) adoptLoop() {
 }
 
 // run is one job's follower.
-func (fs *followers) run(id string, f *follower) {
+func (fs *followers) run(id string, f *follower, leased bool) {
 	s := fs.s
 	select { // adopted jobs wait for a slot, unless someone waits on them
 	case <-f.urgent:
@@ -168,8 +178,12 @@ func (fs *followers) run(id string, f *follower) {
 			fs.follow(fs.ctx, id, h, f)
 			return
 		}
-		got, err := fs.lease(id)
-		s.jobs.noteLedger("write", err)
+		got, err := leased, error(nil)
+		if !leased {
+			got, err = fs.lease(id)
+			s.jobs.noteLedger("write", err)
+		}
+		leased = false
 		if err != nil && fs.ctx.Err() == nil {
 			// The ledger cannot take a lease (it is read-only or broken,
 			// and says so): follow as if there were none rather than

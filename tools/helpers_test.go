@@ -39,7 +39,7 @@ func newHarness(t *testing.T, version string, opts ...func(*tools.Options)) *har
 
 // newHarnessOn is a harness on an existing emulator: a second server, or
 // the same server after a restart.
-func newHarnessOn(t *testing.T, emu *faltest.Server, version string, opts ...func(*tools.Options)) *harness {
+func newHarnessOn(t testing.TB, emu *faltest.Server, version string, opts ...func(*tools.Options)) *harness {
 	t.Helper()
 	fal, err := falqueue.New(falqueue.Config{Key: testKey, QueueURL: emu.QueueURL, RestURL: emu.RestURL,
 		PollInterval: 5 * time.Millisecond, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond})
@@ -107,7 +107,7 @@ func (h *harness) callErr(ctx context.Context, name string, args any, meta ...*m
 }
 
 // jobOf decodes a result's structured content as a Job.
-func jobOf(t *testing.T, res *mcp.CallToolResult) tools.Job {
+func jobOf(t testing.TB, res *mcp.CallToolResult) tools.Job {
 	t.Helper()
 	b, err := json.Marshal(res.StructuredContent)
 	if err != nil {

@@ -107,8 +107,8 @@ func (s *jobStore) prepare(j Job, input json.RawMessage) {
 }
 
 // submitted records fal's answer to a prepared submit: the job takes fal's
-// request id and is queued.
-func (s *jobStore) submitted(localID string, h *falqueue.Handle) Job {
+// request id, is queued, and is leased to owner (this process's followers).
+func (s *jobStore) submitted(localID string, h *falqueue.Handle, owner string) Job {
 	s.mu.Lock()
 	r := s.byID[localID]
 	delete(s.byID, localID)
@@ -119,11 +119,8 @@ func (s *jobStore) submitted(localID string, h *falqueue.Handle) Job {
 	job := r.job
 	s.mu.Unlock()
 	if s.led != nil {
-		ctx, cancel := s.ledgerCtx()
-		defer cancel()
-		err := s.led.Submitted(ctx, localID, ledger.Job{RequestID: h.RequestID, StatusURL: h.StatusURL,
-			ResponseURL: h.ResponseURL, CancelURL: h.CancelURL})
-		s.noteLedger("write", err)
+		s.led.Submitted(localID, ledger.Job{RequestID: h.RequestID, StatusURL: h.StatusURL, ResponseURL: h.ResponseURL,
+			CancelURL: h.CancelURL}, owner, leaseTTL, func(err error) { s.noteLedger("write", err) })
 	}
 	return job
 }
@@ -372,6 +369,8 @@ func (s *jobStore) end(id string, e ledger.End, files []OutputFile) Job {
 	job := r.job
 	s.mu.Unlock()
 
+	// Callers waiting on the job have seen the end (memory); the ledger
+	// makes it durable right after, and then OnJobEnd hears of it.
 	if s.led != nil {
 		ctx, cancel := s.ledgerCtx()
 		defer cancel()

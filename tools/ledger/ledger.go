@@ -307,9 +307,18 @@ func (l *Ledger) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // write is one change waiting for the committer.
 type write struct {
-	ctx  context.Context
-	fn   func(*sql.Tx) error
-	done chan error
+	ctx   context.Context
+	fn    func(*sql.Tx) error
+	done  chan error
+	after func(error) // instead of done, for a write nobody waits on
+}
+
+func (w *write) answer(err error) {
+	if w.after != nil {
+		w.after(err)
+		return
+	}
+	w.done <- err
 }
 
 // maxBatch caps the changes committed in one transaction.
@@ -321,6 +330,27 @@ const maxBatch = 128
 // fails is rolled back alone. Callers never hold a lock across it.
 func (l *Ledger) exec(ctx context.Context, fn func(*sql.Tx) error) error {
 	w := &write{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	if err := l.enqueue(ctx, w); err != nil {
+		return err
+	}
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// execNoWait queues fn and returns at once; after gets its outcome. Writes
+// are committed in the order they were queued, so a later write sees it.
+func (l *Ledger) execNoWait(fn func(*sql.Tx) error, after func(error)) {
+	w := &write{ctx: context.Background(), fn: fn, after: after}
+	if err := l.enqueue(context.Background(), w); err != nil {
+		after(err)
+	}
+}
+
+func (l *Ledger) enqueue(ctx context.Context, w *write) error {
 	l.closeMu.RLock()
 	if l.closed {
 		l.closeMu.RUnlock()
@@ -333,12 +363,7 @@ func (l *Ledger) exec(ctx context.Context, fn func(*sql.Tx) error) error {
 		l.closeMu.RUnlock()
 		return ctx.Err()
 	}
-	select {
-	case err := <-w.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return nil
 }
 
 var errClosed = errors.New("ledger: closed")
@@ -369,7 +394,7 @@ func (l *Ledger) commitBatch(batch []*write) {
 	live := batch[:0]
 	for _, w := range batch {
 		if err := w.ctx.Err(); err != nil {
-			w.done <- err // its caller has gone: nothing waits for it
+			w.answer(err) // its caller has gone: nothing waits for it
 			continue
 		}
 		live = append(live, w)
@@ -401,7 +426,7 @@ func (l *Ledger) commitBatch(batch []*write) {
 		if err != nil {
 			results[i] = err
 		}
-		w.done <- results[i]
+		w.answer(results[i])
 	}
 }
 
@@ -457,27 +482,32 @@ func (l *Ledger) Prepare(ctx context.Context, j Job) error {
 }
 
 // Submitted records fal's answer to a prepared submit: the job takes its
-// request id and URLs, and is queued.
-func (l *Ledger) Submitted(ctx context.Context, localID string, j Job) error {
-	now := millis(time.Now())
-	return l.exec(ctx, func(tx *sql.Tx) error {
+// request id and URLs, is queued, and is leased to owner (the process that
+// submitted it follows it) until ttl from now. It returns at once: the
+// change is committed before any write queued after it, and after gets its
+// outcome. A crash before the commit leaves the job unknown, as if the
+// answer had been lost.
+func (l *Ledger) Submitted(localID string, j Job, owner string, ttl time.Duration, after func(error)) {
+	now := time.Now()
+	l.execNoWait(func(tx *sql.Tx) error {
+		ctx := context.Background()
 		// The events name the job by its key: the prepared row's one event
 		// goes, the queued one is written under fal's id.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM job_events WHERE request_id = ?`, localID); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET request_id = ?, status = ?, status_url = ?, response_url = ?, cancel_url = ?,
-			error = '', updated_at = ? WHERE request_id = ? AND status = 'unknown'`,
-			j.RequestID, StatusQueued, j.StatusURL, j.ResponseURL, j.CancelURL, now, localID)
+			error = '', updated_at = ?, lease_owner = ?, lease_until = ? WHERE request_id = ? AND status = 'unknown'`,
+			j.RequestID, StatusQueued, j.StatusURL, j.ResponseURL, j.CancelURL, millis(now), owner, millis(now.Add(ttl)), localID)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("ledger: no prepared submit %s", localID)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO job_events (request_id, at, status) VALUES (?, ?, ?)`, j.RequestID, now, StatusQueued)
+		_, err = tx.ExecContext(ctx, `INSERT INTO job_events (request_id, at, status) VALUES (?, ?, ?)`, j.RequestID, millis(now), StatusQueued)
 		return err
-	})
+	}, after)
 }
 
 // SubmitLost notes why a prepared submit's outcome is unknown.

@@ -30,7 +30,7 @@ func TestWriteAhead(t *testing.T) {
 	if j, err := l.Get(ctx, "local-a"); err != nil || j.Status != ledger.StatusUnknown || !bytes.Equal(j.Input, in) {
 		t.Fatalf("prepared = %+v, %v", j, err)
 	}
-	if err := l.Submitted(ctx, "local-a", ledger.Job{RequestID: "r-a", StatusURL: "https://q/s"}); err != nil {
+	if err := submitted(l, "local-a", ledger.Job{RequestID: "r-a", StatusURL: "https://q/s"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Discard(ctx, "local-b"); err != nil {
@@ -42,6 +42,9 @@ func TestWriteAhead(t *testing.T) {
 	a, err := l.Get(ctx, "r-a")
 	if err != nil || a.Status != ledger.StatusQueued || a.LocalID != "local-a" || a.StatusURL != "https://q/s" {
 		t.Errorf("answered = %+v, %v", a, err)
+	}
+	if holder, _, _ := l.LeaseHolder(ctx, "r-a"); holder != "p0" {
+		t.Errorf("the submitting process does not hold the lease: %q", holder)
 	}
 	if _, err := l.Get(ctx, "local-a"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("the local id is still a job: %v", err)
@@ -61,7 +64,7 @@ func TestWriteAhead(t *testing.T) {
 	if got, _ := l.Lease(ctx, "local-c", "p1", time.Minute); got {
 		t.Error("an unknown job was leased")
 	}
-	if err := l.Submitted(ctx, "local-c", ledger.Job{RequestID: "r-a"}); err == nil {
+	if err := submitted(l, "local-c", ledger.Job{RequestID: "r-a"}); err == nil {
 		t.Error("two submits took one request id")
 	}
 }
@@ -202,4 +205,11 @@ func TestForeignDatabaseIsNeverWritten(t *testing.T) {
 	if errors.Is(err, ledger.ErrNotOurs) {
 		t.Errorf("an older ledger was taken for a foreign file: %v", err)
 	}
+}
+
+// submitted records fal's answer and waits for its commit.
+func submitted(l *ledger.Ledger, localID string, j ledger.Job) error {
+	done := make(chan error, 1)
+	l.Submitted(localID, j, "p0", time.Minute, func(err error) { done <- err })
+	return <-done
 }
