@@ -95,10 +95,13 @@ func TestOpenRefusals(t *testing.T) {
 	}
 	// Outside the allowed folders, a file that exists and one that does
 	// not are refused in the same words.
-	_, e1 := p.Open(filepath.Join(outside, "secret.txt"))
-	_, e2 := p.Open(filepath.Join(outside, "missing.txt"))
-	if strings.ReplaceAll(e1.Error(), "secret.txt", "X") != strings.ReplaceAll(e2.Error(), "missing.txt", "X") {
-		t.Errorf("refusals differ:\n%v\n%v", e1, e2)
+	// So are they through a symlinked folder inside.
+	for _, dir := range []string{outside, filepath.Join(allowed, "dir-out")} {
+		_, e1 := p.Open(filepath.Join(dir, "secret.txt"))
+		_, e2 := p.Open(filepath.Join(dir, "missing.txt"))
+		if strings.ReplaceAll(e1.Error(), "secret.txt", "X") != strings.ReplaceAll(e2.Error(), "missing.txt", "X") {
+			t.Errorf("refusals differ:\n%v\n%v", e1, e2)
+		}
 	}
 
 	for _, name := range []string{clip, "file://" + clip, "file://localhost" + clip, filepath.Join(allowed, "link-in"), allowed + "/sub/../clip.mp4"} {
