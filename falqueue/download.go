@@ -247,7 +247,7 @@ func newDownloader(hc *http.Client, resolver Resolver, hosts ...*url.URL) *downl
 	}
 	t := base.Clone()
 	t.Proxy = nil
-	t.Dial, t.DialTLS, t.DialTLSContext = nil, nil, nil //nolint:staticcheck // cleared so that no dial skips the check
+	t.Dial, t.DialTLS, t.DialTLSContext = nil, nil, nil // cleared: no dial may skip the check
 	t.DialContext = d.dial
 	d.hc = &http.Client{Transport: t, Timeout: hc.Timeout, Jar: hc.Jar, CheckRedirect: checkDownloadRedirect}
 	return d

@@ -53,7 +53,7 @@ func outputFile(emu *faltest.Server, url, contentType, fileName string) {
 		"video": map[string]any{"url": url, "content_type": contentType, "file_name": fileName}}})
 }
 
-func entries(t *testing.T, dir string) []string {
+func folderNames(t *testing.T, dir string) []string {
 	t.Helper()
 	es, err := os.ReadDir(dir)
 	if err != nil && !os.IsNotExist(err) {
@@ -108,7 +108,7 @@ func TestDownloads(t *testing.T) {
 			}
 		}
 	}
-	if names := entries(t, dir.Dir()); len(names) != 6 {
+	if names := folderNames(t, dir.Dir()); len(names) != 6 {
 		t.Errorf("output folder holds %v, want 6 files", names)
 	}
 	for _, r := range emu.Requests() {
@@ -208,7 +208,7 @@ func TestDownloadRefusals(t *testing.T) {
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the internal server received %d requests", n)
 	}
-	if names := entries(t, dir.Dir()); len(names) != 0 {
+	if names := folderNames(t, dir.Dir()); len(names) != 0 {
 		t.Errorf("the output folder holds %v", names)
 	}
 }
@@ -248,7 +248,7 @@ func TestDownloadSizeCap(t *testing.T) {
 		if !res.IsError || !strings.Contains(msg, tt.want) || !strings.Contains(msg, "--max-download-size") || !strings.Contains(msg, "nothing was saved") {
 			t.Errorf("download of %s = %v: %s", tt.path, res.IsError, msg)
 		}
-		if names := entries(t, dir.Dir()); len(names) != 0 {
+		if names := folderNames(t, dir.Dir()); len(names) != 0 {
 			t.Errorf("after %s the output folder holds %v", tt.path, names)
 		}
 	}
