@@ -78,7 +78,7 @@ func (e *TooLargeError) Error() string {
 func (c *Client) Download(ctx context.Context, fileURL string, opts DownloadOptions) (*Download, error) {
 	u, err := url.Parse(fileURL)
 	if err != nil || u.Host == "" {
-		return nil, &DownloadRefusedError{URL: cut(fileURL), Reason: "it is not an http(s) URL"}
+		return nil, &DownloadRefusedError{URL: clipURL(fileURL), Reason: "it is not an http(s) URL"}
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return nil, &DownloadRefusedError{URL: safeURL(u), Reason: "it is not an http(s) URL"}
@@ -136,8 +136,8 @@ func (c *Client) downloadResponse(ctx context.Context, u *url.URL) (*http.Respon
 			if errors.As(err, &addr) {
 				reason := addr.reason
 				var uerr *url.Error
-				if errors.As(err, &uerr) && uerr.URL != u.String() {
-					if final, perr := url.Parse(uerr.URL); perr == nil {
+				if errors.As(err, &uerr) {
+					if final, perr := url.Parse(uerr.URL); perr == nil && safeURL(final) != safeURL(u) {
 						reason = "it redirects to " + safeURL(final) + ", and " + reason
 					}
 				}
@@ -171,9 +171,9 @@ func (c *Client) downloadResponse(ctx context.Context, u *url.URL) (*http.Respon
 	}
 }
 
-// cut shortens an unparseable URL for a message: no query, at most 200
+// clipURL shortens an unparseable URL for a message: no query, at most 200
 // bytes.
-func cut(s string) string {
+func clipURL(s string) string {
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
 		s = s[:i]
 	}
