@@ -57,6 +57,7 @@ type config struct {
 	stateDir       string
 	allowDirs      []string
 	maxUpload      int64
+	maxDownload    int64
 	outputDir      string
 	download       bool
 	tools          []string
@@ -114,8 +115,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	fs.Func("allow-dir", "a folder whose files media inputs may read and upload (repeatable; env FAL_VIDEO_MCP_ALLOW_DIRS, colon-separated)",
 		func(v string) error { cfg.allowDirs = append(cfg.allowDirs, v); return nil })
-	var maxUpload string
+	var maxUpload, maxDownload string
 	str(&maxUpload, envFlag{"max-upload-size", "FAL_VIDEO_MCP_MAX_UPLOAD_SIZE", "the largest local file that may be uploaded (e.g. 2GiB, 500MiB)"}, "2GiB")
+	str(&maxDownload, envFlag{"max-download-size", "FAL_VIDEO_MCP_MAX_DOWNLOAD_SIZE", "the largest output file job_result saves (e.g. 4GiB, 500MiB)"}, "4GiB")
 	str(&cfg.outputDir, envFlag{"output-dir", "FAL_VIDEO_MCP_OUTPUT_DIR", "where job_result saves output files (default a fal-video-mcp folder in ~/Downloads, else in your home)"}, "")
 	boolean(&cfg.download, envFlag{"download", "FAL_VIDEO_MCP_DOWNLOAD", "save every finished job's output files into the output folder"})
 	var toolList string
@@ -156,6 +158,9 @@ Flags:
 	cfg.requestTimeout = d
 	if cfg.maxUpload, err = parseSize(maxUpload); err != nil {
 		return cfg, fmt.Errorf("--max-upload-size %q: %v", maxUpload, err)
+	}
+	if cfg.maxDownload, err = parseSize(maxDownload); err != nil {
+		return cfg, fmt.Errorf("--max-download-size %q: %v", maxDownload, err)
 	}
 	if cfg.maxWait, err = time.ParseDuration(maxWait); err != nil || cfg.maxWait < time.Second {
 		return cfg, fmt.Errorf("--max-wait %q: want a duration of at least 1s, such as 50s", maxWait)
@@ -353,7 +358,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if cfg.dryRun {
 		emu := startEmulator()
 		defer emu.Close()
-		falCfg.Key, falCfg.QueueURL, falCfg.RestURL = "", emu.QueueURL, emu.RestURL
+		falCfg.Key, falCfg.QueueURL, falCfg.RestURL, falCfg.CDNURL = "", emu.QueueURL, emu.RestURL, emu.CDNURL
 		log.Warn("dry run: fal is emulated on 127.0.0.1; nothing is sent to fal.ai and nothing is billed", "queue", emu.QueueURL)
 	}
 	falCfg.RequestTimeout = cfg.requestTimeout
@@ -404,7 +409,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 2
 	}
 	srv, err := tools.NewServer(tools.Options{Version: versionString(), Fal: fal, Logger: log, Files: files,
-		Output: output, DownloadAlways: cfg.download, Tools: cfg.tools, ReadOnly: cfg.readOnly,
+		Output: output, DownloadAlways: cfg.download, MaxDownloadSize: cfg.maxDownload, Tools: cfg.tools, ReadOnly: cfg.readOnly,
 		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey,
 		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx, Background: &background})
 	if err != nil {

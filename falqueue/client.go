@@ -38,6 +38,7 @@ type Client struct {
 	backoffBase       time.Duration
 	backoffMax        time.Duration
 	partBuffers       partBuffers
+	dl                *downloader
 }
 
 // New returns a Client for cfg.
@@ -82,6 +83,13 @@ func New(cfg Config) (*Client, error) {
 	shared := *hc
 	shared.CheckRedirect = c.checkRedirect
 	c.hc = &shared
+	var cdn *url.URL
+	if cfg.CDNURL != "" {
+		if cdn, err = parseBaseURL("CDN URL", cfg.CDNURL, "https://v3.fal.media"); err != nil {
+			return nil, err
+		}
+	}
+	c.dl = newDownloader(hc, cfg.Resolver, queue, rest, cdn)
 	return c, nil
 }
 

@@ -57,6 +57,15 @@ type Config struct {
 	// DefaultRestURL when empty. Point them at a faltest.Server in tests.
 	QueueURL string
 	RestURL  string
+	// CDNURL is the base URL of fal's file CDN (https://v3.fal.media).
+	// Downloads from the queue, REST and CDN hosts are made whatever
+	// address they resolve to; any other host must resolve to a public
+	// address. Set it when fal is an emulator on loopback (tests, dry
+	// run); fal's real CDN is public and needs no entry. Empty: none.
+	CDNURL string
+	// Resolver resolves host names for downloads, whose addresses are
+	// checked as each connection is made. Nil: net.DefaultResolver.
+	Resolver Resolver
 
 	// HTTPClient is shared by every call. Its CheckRedirect is replaced so
 	// that a redirect can never carry the key off the configured hosts.

@@ -1,20 +1,34 @@
 package tools
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"mime"
+	"io"
 	"os"
-	"path"
-	"strings"
 	"sync"
+
+	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/localfile"
 )
 
+// DefaultMaxDownloadSize caps each downloaded output file when
+// Options.MaxDownloadSize is not set.
+const DefaultMaxDownloadSize = 4 << 30
+
 // download saves every output file of a completed job into the output
-// folder as "<tool>-<request id>[-<n>].<ext>" and records where.
+// folder as "<tool>-<request id>[-<n>].<ext>" and records where. Only what
+// a fal output can be is fetched (see falqueue.Client.Download), each file
+// at most MaxDownloadSize bytes; its extension comes from its media type
+// or its first bytes, never from the file name fal sends.
 func (s *toolset) download(ctx context.Context, job *Job) error {
 	if s.opts.Output == nil {
 		return fmt.Errorf("no output folder is set: start the server with --output-dir")
+	}
+	max := s.opts.MaxDownloadSize
+	if max <= 0 {
+		max = DefaultMaxDownloadSize
 	}
 	for i := range job.Files {
 		f := &job.Files[i]
@@ -25,12 +39,7 @@ func (s *toolset) download(ctx context.Context, job *Job) error {
 		if len(job.Files) > 1 {
 			base = fmt.Sprintf("%s-%d", base, i+1)
 		}
-		body, err := s.opts.Fal.Download(ctx, f.URL)
-		if err != nil {
-			return err
-		}
-		saved, err := s.opts.Output.Save(base, extension(*f), body)
-		body.Close()
+		saved, err := s.save(ctx, base, *f, max)
 		if err != nil {
 			return err
 		}
@@ -77,19 +86,33 @@ func fileExists(p string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-// extension picks a file extension from fal's file name, the URL, or the
-// content type; the output folder makes it safe.
-func extension(f OutputFile) string {
-	for _, name := range []string{f.FileName, f.URL} {
-		if i := strings.IndexAny(name, "?#"); i >= 0 {
-			name = name[:i]
-		}
-		if ext := strings.TrimPrefix(path.Ext(name), "."); ext != "" && len(ext) <= 5 {
-			return ext
-		}
+// save downloads one file into the output folder; on any failure nothing
+// of it is left there.
+func (s *toolset) save(ctx context.Context, base string, f OutputFile, max int64) (string, error) {
+	dl, err := s.opts.Fal.Download(ctx, f.URL, falqueue.DownloadOptions{MaxSize: max})
+	if err != nil {
+		return "", downloadError(err)
 	}
-	if exts, _ := mime.ExtensionsByType(f.ContentType); len(exts) > 0 {
-		return strings.TrimPrefix(exts[0], ".")
+	defer dl.Close()
+	head := make([]byte, 512)
+	n, err := io.ReadFull(dl, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return "", downloadError(err)
 	}
-	return "bin"
+	head = head[:n]
+	ext := localfile.MediaExtension(head, f.ContentType, dl.ContentType)
+	saved, err := s.opts.Output.Save(base, ext, io.MultiReader(bytes.NewReader(head), dl))
+	if err != nil {
+		return "", downloadError(err)
+	}
+	return saved, nil
+}
+
+// downloadError says what went wrong in the user's terms.
+func downloadError(err error) error {
+	var big *falqueue.TooLargeError
+	if errors.As(err, &big) {
+		return fmt.Errorf("%w (--max-download-size); nothing was saved", err)
+	}
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -196,5 +197,96 @@ func TestLocalFileRefusals(t *testing.T) {
 	res := none.call(t, ctx, "upscale_video", map[string]any{"video_url": filepath.Join(allowed, "ok.mp4")})
 	if !res.IsError || !strings.Contains(text(res), "--allow-dir") {
 		t.Errorf("with no folder allowed: %s", text(res))
+	}
+}
+
+// TestRefusalsRevealNothing: every path that is missing or leads outside
+// the allowed folder — directly, by "..", through a symlinked folder or a
+// symlinked file, to a file that exists or not — gets the same words after
+// the path, through upload_file and through a media field; fal receives
+// nothing.
+func TestRefusalsRevealNothing(t *testing.T) {
+	root := t.TempDir()
+	allowed := filepath.Join(root, "allowed")
+	outside := filepath.Join(root, "outside")
+	writeFile(t, filepath.Join(allowed, "ok.mp4"), "\x00\x00\x00\x18ftypisom")
+	secret := writeFile(t, filepath.Join(outside, "secret.mp4"), "\x00\x00\x00\x18ftypisom secret")
+	writeFile(t, filepath.Join(outside, "sub", "deep.mp4"), "\x00\x00\x00\x18ftypisom deep")
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Symlink(outside, filepath.Join(allowed, "ldir")))
+	must(os.Symlink(filepath.Join(allowed, "ldir"), filepath.Join(allowed, "ldir2"))) // a link to a link
+	must(os.Symlink(secret, filepath.Join(allowed, "lfile.mp4")))
+	must(os.Symlink(filepath.Join(outside, "missing.mp4"), filepath.Join(allowed, "dangling.mp4")))
+	must(os.Symlink(filepath.Join(outside, "nodir"), filepath.Join(allowed, "danglingdir")))
+	home, _ := os.UserHomeDir()
+	paths := []string{
+		secret,                                        // outside, exists
+		filepath.Join(outside, "missing.mp4"),         // outside, missing
+		allowed + "/../outside/secret.mp4",            // dotdot, exists
+		allowed + "/../outside/missing.mp4",           // dotdot, missing
+		filepath.Join(allowed, "ldir", "secret.mp4"),  // symlinked folder, exists
+		filepath.Join(allowed, "ldir", "missing.mp4"), // symlinked folder, missing
+		filepath.Join(allowed, "ldir", "sub", "deep.mp4"),
+		filepath.Join(allowed, "ldir", "nosub", "deep.mp4"),
+		filepath.Join(allowed, "ldir", "sub"), // a folder outside
+		filepath.Join(allowed, "ldir"),
+		filepath.Join(allowed, "ldir2", "secret.mp4"), // link to a link, exists
+		filepath.Join(allowed, "ldir2", "missing.mp4"),
+		filepath.Join(allowed, "lfile.mp4"),    // symlinked file, exists
+		filepath.Join(allowed, "dangling.mp4"), // symlinked file, missing
+		filepath.Join(allowed, "danglingdir", "x.mp4"),
+		"file://" + filepath.Join(allowed, "ldir", "secret.mp4"),
+		"file://" + filepath.Join(allowed, "ldir", "missing.mp4"),
+		"/etc/passwd",
+		"/etc/no-such-file-here",
+		filepath.Join(home, ".ssh", "id_rsa"),
+		"/proc/self/environ",
+		"/",
+		outside,
+	}
+	h := newHarness(t, mcp.ProtocolVersion20260728, allowing(t, allowed))
+	ctx := ctxT(t)
+	for _, call := range []struct {
+		tool string
+		args func(p string) map[string]any
+	}{
+		{"upload_file", func(p string) map[string]any { return map[string]any{"path": p} }},
+		{"upscale_video", func(p string) map[string]any { return map[string]any{"video_url": p, "wait_seconds": 0} }},
+		{"wan_vace_video", func(p string) map[string]any {
+			return map[string]any{"prompt": "x", "ref_image_urls": []any{p}, "wait_seconds": 0}
+		}},
+	} {
+		t.Run(call.tool, func(t *testing.T) {
+			var first, firstPath string
+			for _, p := range paths {
+				res := h.call(t, ctx, call.tool, call.args(p))
+				msg := text(res)
+				_, after, ok := strings.Cut(msg, strconv.Quote(p))
+				if !res.IsError || !ok {
+					t.Errorf("%s(%q) = %v: %s", call.tool, p, res.IsError, msg)
+					continue
+				}
+				if first == "" {
+					first, firstPath = after, p
+					if !strings.Contains(after, "refused") || !strings.Contains(after, allowed) {
+						t.Errorf("refusal does not say why: %s", msg)
+					}
+					continue
+				}
+				if after != first {
+					t.Errorf("refusals differ after the path:\n%q: …%s\n%q: …%s", firstPath, first, p, after)
+				}
+			}
+		})
+	}
+	if len(paths) < 20 {
+		t.Errorf("only %d paths", len(paths))
+	}
+	if n := len(h.emu.Requests()); n != 0 {
+		t.Errorf("fal received %d requests: %+v", n, h.emu.Requests())
 	}
 }

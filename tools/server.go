@@ -63,6 +63,9 @@ type Options struct {
 	// (download: true) or always with DownloadAlways. Nil: no downloads.
 	Output         *localfile.OutputDir
 	DownloadAlways bool
+	// MaxDownloadSize caps each downloaded output file, in bytes; 0:
+	// DefaultMaxDownloadSize.
+	MaxDownloadSize int64
 	// Tools, if set, exposes only these tools: tool names or endpoint ids
 	// (an endpoint id names its tool). The job tools are always kept.
 	Tools []string

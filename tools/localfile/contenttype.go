@@ -89,3 +89,35 @@ func sniff(b []byte) string {
 	}
 	return ""
 }
+
+// mediaExtensions is the allow-list of what a saved output may be named
+// after: media types and the extension they get. Anything else is saved
+// as ".bin", so no output is ever saved as a page, script or program.
+var mediaExtensions = map[string]string{
+	"video/mp4": "mp4", "video/x-m4v": "m4v", "video/quicktime": "mov", "video/webm": "webm",
+	"video/x-matroska": "mkv", "video/ogg": "ogv",
+	"image/png": "png", "image/jpeg": "jpg", "image/jpg": "jpg", "image/gif": "gif", "image/webp": "webp",
+	"image/avif": "avif",
+	"audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/mp4": "m4a", "audio/x-m4a": "m4a", "audio/aac": "aac",
+	"audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/vnd.wave": "wav",
+	"audio/ogg": "ogg", "audio/flac": "flac", "audio/x-flac": "flac",
+	"application/zip": "zip", // frames_zip outputs
+}
+
+// MediaExtension names the extension (without the dot) a downloaded file
+// is saved with: from the media type fal declares for it, when that is on
+// the allow-list (the first of declared that is), else from its first
+// bytes (head), else "bin". A file name fal sends is never consulted.
+func MediaExtension(head []byte, declared ...string) string {
+	for _, d := range declared {
+		if mt, _, err := mime.ParseMediaType(d); err == nil {
+			if ext, ok := mediaExtensions[mt]; ok {
+				return ext
+			}
+		}
+	}
+	if ext, ok := mediaExtensions[sniff(head)]; ok {
+		return ext
+	}
+	return "bin"
+}

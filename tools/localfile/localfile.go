@@ -88,8 +88,10 @@ func IsLocal(s string) bool {
 // ErrRefused is matched by every refusal of a path (errors.Is).
 var ErrRefused = errors.New("local file refused")
 
-// RefusedError says a path may not be read. Its text is the same whether
-// or not the file exists, unless the path is inside an allowed folder.
+// RefusedError says a path may not be read. Its text is the same for
+// every path that is missing or leads outside the allowed folders; only a
+// file that is really inside them (a folder, a fifo, empty, too large)
+// gets a reason of its own.
 type RefusedError struct {
 	Path   string
 	Reason string
@@ -121,15 +123,20 @@ func (p *Policy) Open(name string) (*File, error) {
 		return nil, &RefusedError{Path: name, Reason: "no folder is allowed for local files: start the server with --allow-dir /some/folder " +
 			"(or set FAL_VIDEO_MCP_ALLOW_DIRS), or use a client that shares its MCP roots; or pass an https URL instead"}
 	}
-	outside := &RefusedError{Path: name, Reason: "it is not a readable file inside the allowed folders (" + strings.Join(allowed, ", ") + ")"}
+	// One refusal, in the same words, for a path outside the allowed
+	// folders, a missing file, a link that leads out, and a name that
+	// cannot be resolved: a path that reaches outside through a symlinked
+	// folder must not tell whether a file exists there.
+	outside := &RefusedError{Path: name, Reason: "there is no readable file at this path inside the allowed folders (" +
+		strings.Join(allowed, ", ") + "); check the path, or ask the user to allow its folder"}
 	// The lexical path must be inside first: nothing outside is even
-	// looked at, so a refusal cannot tell whether a file exists there.
+	// looked at.
 	if !within(allowed, path) {
 		return nil, outside
 	}
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
-		return nil, &RefusedError{Path: name, Reason: "no such file inside the allowed folders"}
+		return nil, outside
 	}
 	if !within(allowed, real) || systemPath(real) {
 		return nil, outside // a symlink pointing out

@@ -95,10 +95,13 @@ func TestOpenRefusals(t *testing.T) {
 	}
 	// Outside the allowed folders, a file that exists and one that does
 	// not are refused in the same words.
-	_, e1 := p.Open(filepath.Join(outside, "secret.txt"))
-	_, e2 := p.Open(filepath.Join(outside, "missing.txt"))
-	if strings.ReplaceAll(e1.Error(), "secret.txt", "X") != strings.ReplaceAll(e2.Error(), "missing.txt", "X") {
-		t.Errorf("refusals differ:\n%v\n%v", e1, e2)
+	// So are they through a symlinked folder inside.
+	for _, dir := range []string{outside, filepath.Join(allowed, "dir-out")} {
+		_, e1 := p.Open(filepath.Join(dir, "secret.txt"))
+		_, e2 := p.Open(filepath.Join(dir, "missing.txt"))
+		if strings.ReplaceAll(e1.Error(), "secret.txt", "X") != strings.ReplaceAll(e2.Error(), "missing.txt", "X") {
+			t.Errorf("refusals differ:\n%v\n%v", e1, e2)
+		}
 	}
 
 	for _, name := range []string{clip, "file://" + clip, "file://localhost" + clip, filepath.Join(allowed, "link-in"), allowed + "/sub/../clip.mp4"} {
@@ -208,5 +211,115 @@ func TestOutputDirLeavesNothingOnFailure(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(o.Dir()); len(entries) != 0 {
 		t.Errorf("a failed save left %d files", len(entries))
+	}
+}
+
+func TestMediaExtension(t *testing.T) {
+	tests := []struct {
+		declared []string
+		head     string
+		want     string
+	}{
+		{[]string{"video/mp4"}, "", "mp4"},
+		{[]string{"Video/MP4; codecs=avc1"}, "", "mp4"},
+		{[]string{"text/html"}, "\x00\x00\x00\x18ftypisom", "mp4"}, // not on the list: the bytes tell
+		{[]string{"", "image/png"}, "", "png"},                     // the first declared type on the list
+		{[]string{"application/x-msdownload"}, "MZ\x90\x00", "bin"},
+		{[]string{"text/html"}, "<!DOCTYPE html><html>", "bin"},
+		{[]string{"application/x-sh"}, "#!/bin/sh\nrm -rf ~\n", "bin"},
+		{nil, "\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01webm", "webm"},
+		{nil, "GIF89a", "gif"},
+		{nil, "PK\x03\x04frames", "zip"},
+		{[]string{"application/octet-stream"}, "plain text", "bin"},
+		{nil, "", "bin"},
+		{[]string{"not a media type;;"}, "\xff\xd8\xff\xe0", "jpg"},
+	}
+	for _, tt := range tests {
+		if got := localfile.MediaExtension([]byte(tt.head), tt.declared...); got != tt.want {
+			t.Errorf("MediaExtension(%q, %q) = %q, want %q", tt.head, tt.declared, got, tt.want)
+		}
+	}
+}
+
+func TestSavedFilesAreNotExecutable(t *testing.T) {
+	o, _ := localfile.NewOutputDir(t.TempDir())
+	for _, ext := range []string{"sh", "exe", "mp4"} {
+		path, err := o.Save("x", ext, strings.NewReader("#!/bin/sh\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm()&0o111 != 0 || fi.Mode().Perm()&0o022 != 0 {
+			t.Errorf("%s has mode %v (%v)", path, fi.Mode(), err)
+		}
+	}
+}
+
+// TestCleanPartials: partial files a killed download left behind are
+// removed when the output folder is opened; a save under way in another
+// process (holding its lock) and other files are left alone.
+func TestCleanPartials(t *testing.T) {
+	dir := t.TempDir()
+	left := []string{
+		write(t, filepath.Join(dir, ".fal-video-mcp-123.part"), "half a video"),
+		write(t, filepath.Join(dir, ".fal-video-mcp-abc.part"), ""),
+	}
+	kept := []string{
+		write(t, filepath.Join(dir, "clip.mp4"), "a finished video"),
+		write(t, filepath.Join(dir, "notes.part"), "not ours"),
+		write(t, filepath.Join(dir, ".fal-video-mcp-.part"), "not a name Save makes"),
+	}
+	if err := os.Symlink(kept[0], filepath.Join(dir, ".fal-video-mcp-link.part")); err != nil {
+		t.Fatal(err)
+	}
+	kept = append(kept, filepath.Join(dir, ".fal-video-mcp-link.part"))
+	if err := os.Mkdir(filepath.Join(dir, ".fal-video-mcp-dir.part"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kept = append(kept, filepath.Join(dir, ".fal-video-mcp-dir.part"))
+
+	o, err := localfile.NewOutputDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range left {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s survived NewOutputDir (%v)", p, err)
+		}
+	}
+	for _, p := range kept {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s was removed: %v", p, err)
+		}
+	}
+
+	// A save under way: its reader blocks until the cleaner has run.
+	pr, pw := io.Pipe()
+	saved := make(chan error, 1)
+	go func() {
+		_, err := o.Save("live", "mp4", pr)
+		saved <- err
+	}()
+	if _, err := pw.Write([]byte("first half")); err != nil { // the partial file exists once this returns
+		t.Fatal(err)
+	}
+	n, err := localfile.NewOutputDir(dir) // a second process starting
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := n.CleanPartials(); removed != 0 || err != nil {
+		t.Errorf("CleanPartials during a live save removed %d (%v)", removed, err)
+	}
+	pw.Write([]byte(", second half"))
+	pw.Close()
+	if err := <-saved; err != nil {
+		t.Fatalf("the live save failed: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "live.mp4")); string(got) != "first half, second half" {
+		t.Errorf("live.mp4 = %q", got)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != len(kept)+1 {
+		t.Errorf("%d entries, want %d", len(entries), len(kept)+1)
 	}
 }
