@@ -56,6 +56,7 @@ type config struct {
 	dryRun         bool
 	stateDir       string
 	allowDirs      []string
+	noRoots        bool
 	maxUpload      int64
 	outputDir      string
 	download       bool
@@ -66,6 +67,8 @@ type config struct {
 	authToken      falqueue.Secret
 	allowedOrigins []string
 	stateless      bool
+	maxSessions    int
+	sessionIdle    time.Duration
 	showVersion    bool
 }
 
@@ -80,25 +83,17 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	var (
 		cfg      config
 		logLevel string
+		twins    []envFlag // applied after parsing, to flags not given
 	)
-	def := func(f envFlag, fallback string) string {
-		if v := getenv(f.env); v != "" {
-			return v
-		}
-		return fallback
-	}
+	// Defaults are static: an environment value is never a flag's default,
+	// so --help cannot print it (the auth token is one).
 	str := func(p *string, f envFlag, fallback string) {
-		fs.StringVar(p, f.name, def(f, fallback), f.usage+" (env "+f.env+")")
+		fs.StringVar(p, f.name, fallback, f.usage+" (env "+f.env+")")
+		twins = append(twins, f)
 	}
-	// boolean flags take their default from the env twin; a twin that is
-	// not a boolean is reported after parsing.
-	var envErr error
 	boolean := func(p *bool, f envFlag) {
-		v, err := strconv.ParseBool(def(f, "false"))
-		if err != nil && envErr == nil {
-			envErr = fmt.Errorf("%s=%q: want 1, 0, true or false", f.env, getenv(f.env))
-		}
-		fs.BoolVar(p, f.name, v, f.usage+" (env "+f.env+"=1)")
+		fs.BoolVar(p, f.name, false, f.usage+" (env "+f.env+"=1)")
+		twins = append(twins, f)
 	}
 	str(&logLevel, envFlag{"log-level", "FAL_VIDEO_MCP_LOG_LEVEL", "log level: debug, info, warn or error"}, "info")
 	str(&cfg.logFormat, envFlag{"log-format", "FAL_VIDEO_MCP_LOG_FORMAT", "log format on stderr: text (tint) or json"}, "text")
@@ -109,11 +104,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&maxWait, envFlag{"max-wait", "FAL_VIDEO_MCP_MAX_WAIT", "the longest a tool call waits for a job (caps wait_seconds; keep it under your client's timeout)"}, "50s")
 	boolean(&cfg.dryRun, envFlag{"dry-run", "FAL_VIDEO_MCP_DRY_RUN", "run against an offline fal emulator on 127.0.0.1: no key, no cost"})
 	str(&cfg.stateDir, envFlag{"state-dir", "FAL_VIDEO_MCP_STATE_DIR", "where the job ledger lives (default $XDG_STATE_HOME/fal-video-mcp or ~/.local/state/fal-video-mcp; a temporary one in dry-run)"}, "")
-	if env := getenv("FAL_VIDEO_MCP_ALLOW_DIRS"); env != "" {
-		cfg.allowDirs = filepath.SplitList(env)
-	}
 	fs.Func("allow-dir", "a folder whose files media inputs may read and upload (repeatable; env FAL_VIDEO_MCP_ALLOW_DIRS, colon-separated)",
 		func(v string) error { cfg.allowDirs = append(cfg.allowDirs, v); return nil })
+	boolean(&cfg.noRoots, envFlag{"no-roots", "FAL_VIDEO_MCP_NO_ROOTS", "ignore the folders an MCP client shares as roots (roots count over stdio only; never over HTTP or SSE)"})
 	var maxUpload string
 	str(&maxUpload, envFlag{"max-upload-size", "FAL_VIDEO_MCP_MAX_UPLOAD_SIZE", "the largest local file that may be uploaded (e.g. 2GiB, 500MiB)"}, "2GiB")
 	str(&cfg.outputDir, envFlag{"output-dir", "FAL_VIDEO_MCP_OUTPUT_DIR", "where job_result saves output files (default a fal-video-mcp folder in ~/Downloads, else in your home)"}, "")
@@ -125,8 +118,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&cfg.listen, envFlag{"listen", "FAL_VIDEO_MCP_LISTEN", "address for --transport http or sse"}, "127.0.0.1:8080")
 	var token, origins string
 	str(&token, envFlag{"auth-token", "FAL_VIDEO_MCP_AUTH_TOKEN", "bearer token HTTP clients must send; required to listen beyond loopback (prefer the env variable)"}, "")
-	str(&origins, envFlag{"allowed-origins", "FAL_VIDEO_MCP_ALLOWED_ORIGINS", "comma-separated browser origins allowed to call the HTTP transports"}, "")
+	str(&origins, envFlag{"allowed-origins", "FAL_VIDEO_MCP_ALLOWED_ORIGINS", "comma-separated browser origins allowed to call the HTTP transports (on loopback, the listener's own origins are always allowed)"}, "")
 	boolean(&cfg.stateless, envFlag{"stateless", "FAL_VIDEO_MCP_STATELESS", "streamable HTTP without sessions, for several replicas behind a load balancer"})
+	var maxSessions, sessionIdle string
+	str(&maxSessions, envFlag{"max-sessions", "FAL_VIDEO_MCP_MAX_SESSIONS", "the most live streamable HTTP sessions; a new one beyond it gets 503"}, "1000")
+	str(&sessionIdle, envFlag{"session-idle-timeout", "FAL_VIDEO_MCP_SESSION_IDLE_TIMEOUT", "a streamable HTTP session idle this long is dropped (its id then gets 404)"}, "30m")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `%s %s — an MCP server for fal.ai's video-to-video models.
@@ -146,6 +142,19 @@ Flags:
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (flags start with --; see --help)", fs.Arg(0))
 	}
+	// The environment fills in the flags not given on the command line.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, f := range twins {
+		if v := getenv(f.env); v != "" && !given[f.name] {
+			if err := fs.Set(f.name, v); err != nil {
+				return cfg, fmt.Errorf("%s=%q: want 1, 0, true or false", f.env, v) // only booleans can fail here
+			}
+		}
+	}
+	if env := getenv("FAL_VIDEO_MCP_ALLOW_DIRS"); env != "" && !given["allow-dir"] {
+		cfg.allowDirs = filepath.SplitList(env)
+	}
 	if err := cfg.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return cfg, fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
 	}
@@ -161,8 +170,11 @@ Flags:
 		return cfg, fmt.Errorf("--max-wait %q: want a duration of at least 1s, such as 50s", maxWait)
 	}
 	cfg.authToken = falqueue.Secret(token)
-	if envErr != nil {
-		return cfg, envErr
+	if cfg.maxSessions, err = strconv.Atoi(maxSessions); err != nil || cfg.maxSessions < 1 {
+		return cfg, fmt.Errorf("--max-sessions %q: want a whole number of at least 1", maxSessions)
+	}
+	if cfg.sessionIdle, err = time.ParseDuration(sessionIdle); err != nil || cfg.sessionIdle < time.Second {
+		return cfg, fmt.Errorf("--session-idle-timeout %q: want a duration of at least 1s, such as 30m", sessionIdle)
 	}
 	if origins != "" {
 		cfg.allowedOrigins = strings.Split(origins, ",")
