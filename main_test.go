@@ -115,13 +115,13 @@ func TestServesMCPOverStdio(t *testing.T) {
 
 func TestFlags(t *testing.T) {
 	tests := []struct {
-		name     string
-		args     []string
-		env      map[string]string
-		code     int
-		stdout   string
-		stderr   string
-		hidden   []string // never printed
+		name   string
+		args   []string
+		env    map[string]string
+		code   int
+		stdout string
+		stderr string
+		hidden []string // never printed
 	}{
 		{name: "version", args: []string{"--version"}, stdout: "fal-video-mcp "},
 		{name: "help", args: []string{"--help"}, stderr: "FAL_VIDEO_MCP_LOG_LEVEL"},
