@@ -3,13 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue/faltest"
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -98,3 +103,93 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 }
 
 func finishedStatus(s string) bool { return s == "completed" || s == "failed" }
+
+// countingRoots answers roots/list with the filesystem root, file:///,
+// and counts how often it was asked.
+type countingRoots struct{ asked atomic.Int32 }
+
+func (r *countingRoots) ListRoots(context.Context, mcp.ListRootsRequest) (*mcp.ListRootsResult, error) {
+	r.asked.Add(1)
+	return &mcp.ListRootsResult{Roots: []mcp.Root{{URI: "file:///", Name: "everything"}}}, nil
+}
+
+// TestRootsNeverWidenTheSandbox: a client that shares file:/// as its MCP
+// root reads nothing outside --allow-dir: over stdio the root is ignored
+// with a warning, over HTTP roots are not even asked for. No byte of the
+// outside file reaches fal; a file inside --allow-dir still uploads.
+func TestRootsNeverWidenTheSandbox(t *testing.T) {
+	allowed, outside := t.TempDir(), t.TempDir()
+	inside := filepath.Join(allowed, "clip.mp4")
+	secret := filepath.Join(outside, "secret.mp4")
+	for _, f := range []string{inside, secret} {
+		if err := os.WriteFile(f, []byte("\x00\x00\x00\x18ftypisom "+f), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, transportName := range []string{"stdio", "http"} {
+		t.Run(transportName, func(t *testing.T) {
+			emu := faltest.NewServer(faltest.Options{Key: e2eKey})
+			defer emu.Close()
+			env := []string{"FAL_KEY=" + e2eKey, "FAL_QUEUE_URL=" + emu.QueueURL, "FAL_REST_URL=" + emu.RestURL,
+				"FAL_VIDEO_MCP_STATE_DIR=" + t.TempDir()}
+			rootsHandler := &countingRoots{}
+			var c *client.Client
+			var stderr *lockedBuffer
+			if transportName == "stdio" {
+				cmd := exec.Command(binary(t), "--allow-dir", allowed)
+				cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+				stdin, _ := cmd.StdinPipe()
+				stdout, _ := cmd.StdoutPipe()
+				stderr = &lockedBuffer{}
+				cmd.Stderr = stderr
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+				c = client.NewClient(transport.NewIO(stdout, stdin, io.NopCloser(strings.NewReader(""))), client.WithRootsHandler(rootsHandler))
+			} else {
+				var base string
+				base, stderr, _ = startHTTPWith(t, append(env, "FAL_VIDEO_MCP_AUTH_TOKEN="+httpToken), "--transport", "http", "--allow-dir", allowed)
+				tr, err := transport.NewStreamableHTTP(base+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + httpToken}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				c = client.NewClient(tr, client.WithRootsHandler(rootsHandler))
+			}
+			defer c.Close()
+			ctx := ctxE2E(t)
+			if err := c.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			init := mcp.InitializeRequest{}
+			init.Params.ProtocolVersion = mcp.ProtocolVersion20251125
+			if _, err := c.Initialize(ctx, init); err != nil {
+				t.Fatal(err)
+			}
+			for _, path := range []string{secret, "file://" + secret, "/etc/passwd"} {
+				res, _, err := callTool(ctx, c, "upload_file", map[string]any{"path": path}, nil)
+				if err != nil || !res.IsError {
+					t.Errorf("upload_file %s was not refused: %v %v", path, res, err)
+				}
+			}
+			var sent int64
+			for _, r := range emu.Requests() {
+				sent += r.BodySize
+			}
+			if sent != 0 {
+				t.Errorf("%d bytes reached fal from refused files", sent)
+			}
+			if res, _, err := callTool(ctx, c, "upload_file", map[string]any{"path": inside}, nil); err != nil || res.IsError {
+				t.Errorf("upload_file inside --allow-dir = %v, %v", res, err)
+			}
+			switch asked := rootsHandler.asked.Load(); {
+			case transportName == "http" && asked != 0:
+				t.Errorf("over HTTP the server asked the client for its roots %d times", asked)
+			case transportName == "stdio" && asked == 0:
+				t.Error("over stdio the server never asked for roots: the test did not exercise them")
+			case transportName == "stdio" && !strings.Contains(stderr.String(), "filesystem root"):
+				t.Errorf("no warning about the filesystem root on stderr:\n%s", stderr.String())
+			}
+		})
+	}
+}

@@ -418,7 +418,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	srv, err := tools.NewServer(tools.Options{Version: versionString(), Fal: fal, Logger: log, Files: files,
 		Output: output, DownloadAlways: cfg.download, Tools: cfg.tools, ReadOnly: cfg.readOnly,
 		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey,
-		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx, Background: &background})
+		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx, Background: &background,
+		// Roots count only when the client is the user's own application.
+		ClientRoots: cfg.transport == "stdio" && !cfg.noRoots})
 	if err != nil {
 		log.Error("cannot build the tools", "err", err)
 		return 1
