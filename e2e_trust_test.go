@@ -4,15 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue/faltest"
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+	"github.com/fal-video-mcp/fal-video-mcp/tools"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -191,5 +198,109 @@ func TestRootsNeverWidenTheSandbox(t *testing.T) {
 				t.Errorf("no warning about the filesystem root on stderr:\n%s", stderr.String())
 			}
 		})
+	}
+}
+
+// TestHTTPSessionsBounded opens 20,000 streamable HTTP sessions and
+// abandons them. The server answers every request (a session or 503 with
+// Retry-After), never holds more live sessions than --max-sessions, drops
+// idle ones (the run outlasts the idle timeout, so places free up), and
+// its heap stays bounded; a forged session id gets 404.
+func TestHTTPSessionsBounded(t *testing.T) {
+	const total, maxSessions, workers = 20000, 500, 4
+	cfg, err := parseFlags([]string{"--transport", "http", "--max-sessions", "500", "--session-idle-timeout", "1s"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu := faltest.NewServer(faltest.Options{})
+	defer emu.Close()
+	fal, _ := falqueue.New(falqueue.Config{QueueURL: emu.QueueURL, RestURL: emu.RestURL})
+	srv, err := tools.NewServer(tools.Options{Fal: fal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	handler, sessions, shutdown := httpHandler(srv, cfg, ts.Listener.Addr().String(), slog.New(slog.DiscardHandler))
+	ts.Config.Handler = handler
+	ts.Start()
+	defer ts.Close()
+	defer shutdown(context.Background())
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+
+	post := func(body, session string) (*http.Response, error) {
+		req, _ := http.NewRequest("POST", ts.URL+"/mcp", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if session != "" {
+			req.Header.Set("Mcp-Session-Id", session)
+			req.Header.Set("Mcp-Protocol-Version", mcp.ProtocolVersion20251125)
+		}
+		resp, err := hc.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	const initialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"abandoner","version":"1"}}}`
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var opened, refused, maxLive atomic.Int64
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= total {
+				resp, err := post(initialize, "")
+				if err != nil {
+					t.Errorf("request failed: %v", err)
+					return
+				}
+				switch {
+				case resp.StatusCode == http.StatusOK && resp.Header.Get("Mcp-Session-Id") != "":
+					opened.Add(1)
+				case resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "":
+					refused.Add(1)
+				default:
+					t.Errorf("initialize answered %d (Retry-After %q)", resp.StatusCode, resp.Header.Get("Retry-After"))
+					return
+				}
+				live := int64(sessions.Live())
+				for m := maxLive.Load(); live > m && !maxLive.CompareAndSwap(m, live); m = maxLive.Load() {
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("%d sessions opened, %d refused with 503, at most %d live; heap %d MiB → %d MiB",
+		opened.Load(), refused.Load(), maxLive.Load(), before.HeapAlloc>>20, after.HeapAlloc>>20)
+	if maxLive.Load() > maxSessions {
+		t.Errorf("%d live sessions, over --max-sessions %d", maxLive.Load(), maxSessions)
+	}
+	if opened.Load() < maxSessions {
+		t.Errorf("only %d sessions opened", opened.Load())
+	}
+	if growth > 64<<20 {
+		t.Errorf("the heap grew by %d MiB over %d abandoned sessions", growth>>20, total)
+	}
+	// The server still answers, and a forged session id gets 404.
+	const list = `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`
+	for _, forged := range []string{"mcp-session-00000000000000000000000000000000", "mcp-session-" + strings.Repeat("z", 36), "x"} {
+		resp, err := post(list, forged)
+		if err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Errorf("forged session %q: %v %v, want 404", forged, resp, err)
+		}
+	}
+	resp, err := http.Get(ts.URL + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("healthz after the flood: %v %v", resp, err)
 	}
 }

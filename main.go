@@ -234,43 +234,23 @@ func startEmulator() *faltest.Server {
 	return emu
 }
 
-// serveHTTP serves the streamable HTTP or SSE transport until ctx ends,
-// behind the token, Origin and body checks; /healthz answers without a
-// token and says nothing but "ok".
+// serveHTTP serves the streamable HTTP or SSE transport until ctx ends.
 func serveHTTP(ctx context.Context, srv *server.MCPServer, cfg config, log *slog.Logger) int {
 	if err := httpguard.CheckListen(cfg.listen, cfg.authToken != ""); err != nil {
 		log.Error("not listening", "err", err)
 		return 2
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	var shutdown func(context.Context) error
-	switch cfg.transport {
-	case "http":
-		h := server.NewStreamableHTTPServer(srv, server.WithEndpointPath("/mcp"), server.WithStateLess(cfg.stateless),
-			server.WithStreamableHTTPLogger(log))
-		mux.Handle("/mcp", h)
-		shutdown = h.Shutdown
-	case "sse":
-		h := server.NewSSEServer(srv, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message"))
-		mux.Handle("/sse", h.SSEHandler())
-		mux.Handle("/message", h.MessageHandler())
-		shutdown = h.Shutdown
-	}
-	hs := &http.Server{
-		Handler: httpguard.Wrap(mux, httpguard.Options{Token: string(cfg.authToken), AllowedOrigins: cfg.allowedOrigins,
-			Open: []string{"/healthz"}}),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		log.Error("cannot listen", "addr", cfg.listen, "err", err)
 		return 1
+	}
+	handler, _, shutdown := httpHandler(srv, cfg, ln.Addr().String(), log)
+	hs := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("serving MCP over HTTP", "transport", cfg.transport, "addr", ln.Addr().String(), "version", versionString())
 	errc := make(chan error, 1)
@@ -287,6 +267,39 @@ func serveHTTP(ctx context.Context, srv *server.MCPServer, cfg config, log *slog
 	_ = hs.Shutdown(sctx)
 	log.Info("stopped")
 	return 0
+}
+
+// httpHandler is the HTTP face of srv for the listener at addr: the
+// streamable HTTP transport at /mcp (sessions bounded in number and idle
+// time unless stateless) or SSE at /sse and /message, behind the token,
+// Origin and body checks; /healthz answers without a token and says
+// nothing but "ok". sessions is nil but for stateful streamable HTTP.
+func httpHandler(srv *server.MCPServer, cfg config, addr string, log *slog.Logger) (h http.Handler, sessions *httpguard.Sessions, shutdown func(context.Context) error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	guard := httpguard.Options{Token: string(cfg.authToken), AllowedOrigins: cfg.allowedOrigins, Open: []string{"/healthz"}, Listener: addr}
+	switch cfg.transport {
+	case "http":
+		opts := []server.StreamableHTTPOption{server.WithEndpointPath("/mcp"), server.WithStreamableHTTPLogger(log)}
+		if cfg.stateless {
+			opts = append(opts, server.WithStateLess(true))
+		} else {
+			guard.Sessions = httpguard.NewSessions(cfg.maxSessions, cfg.sessionIdle)
+			opts = append(opts, server.WithSessionIdManager(guard.Sessions), server.WithSessionIdleTTL(cfg.sessionIdle))
+		}
+		h := server.NewStreamableHTTPServer(srv, opts...)
+		mux.Handle("/mcp", h)
+		shutdown = h.Shutdown
+	case "sse":
+		h := server.NewSSEServer(srv, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message"))
+		mux.Handle("/sse", h.SSEHandler())
+		mux.Handle("/message", h.MessageHandler())
+		shutdown = h.Shutdown
+	}
+	return httpguard.Wrap(mux, guard), guard.Sessions, shutdown
 }
 
 // parseSize reads a byte count: a number with an optional KiB, MiB, GiB
