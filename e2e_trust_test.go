@@ -304,3 +304,37 @@ func TestHTTPSessionsBounded(t *testing.T) {
 		t.Errorf("healthz after the flood: %v %v", resp, err)
 	}
 }
+
+// TestOwnOriginAccepted: the DNS-rebinding scenario of the MCP
+// conformance suite. Listening on 127.0.0.1 with no flags, a request with
+// Host and Origin localhost:PORT is served; a foreign Origin is still 403.
+func TestOwnOriginAccepted(t *testing.T) {
+	base, _, _ := startHTTPWith(t, []string{"FAL_VIDEO_MCP_DRY_RUN=1"}, "--transport", "http")
+	port := base[strings.LastIndex(base, ":")+1:]
+	const initialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
+	for _, tt := range []struct {
+		host, origin string
+		want         int
+	}{
+		{"localhost:" + port, "http://localhost:" + port, 200},
+		{"127.0.0.1:" + port, "http://127.0.0.1:" + port, 200},
+		{"localhost:" + port, "http://[::1]:" + port, 200},
+		{"localhost:" + port, "http://evil.example", 403},
+		{"localhost:" + port, "http://localhost:1", 403},
+		{"evil.example:" + port, "http://evil.example:" + port, 403},
+	} {
+		req, _ := http.NewRequest("POST", base+"/mcp", strings.NewReader(initialize))
+		req.Host = tt.host
+		req.Header.Set("Origin", tt.origin)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("Host %s, Origin %s = %d, want %d", tt.host, tt.origin, resp.StatusCode, tt.want)
+		}
+	}
+}
