@@ -132,6 +132,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		server.WithLogging(),
 		server.WithRecovery(),
 		server.WithLogger(opts.Logger), // one line per request and per tool call
+		server.WithToolHandlerMiddleware(fitResults), server.WithToolFilter(fitTools),
 	)
 	mcp.AddTools(enabled...)
 	if opts.Ledger != nil && opts.Context != nil {
