@@ -122,7 +122,8 @@ func (r *countingRoots) ListRoots(context.Context, mcp.ListRootsRequest) (*mcp.L
 
 // TestRootsNeverWidenTheSandbox: a client that shares file:/// as its MCP
 // root reads nothing outside --allow-dir: over stdio the root is ignored
-// with a warning, over HTTP roots are not even asked for. No byte of the
+// with a warning; over HTTP, and with --no-roots, roots are not even
+// asked for. No byte of the
 // outside file reaches fal; a file inside --allow-dir still uploads.
 func TestRootsNeverWidenTheSandbox(t *testing.T) {
 	allowed, outside := t.TempDir(), t.TempDir()
@@ -133,8 +134,16 @@ func TestRootsNeverWidenTheSandbox(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, transportName := range []string{"stdio", "http"} {
-		t.Run(transportName, func(t *testing.T) {
+	for _, tt := range []struct {
+		name, transport string
+		args            []string
+	}{
+		{"stdio", "stdio", nil},
+		{"stdio --no-roots", "stdio", []string{"--no-roots"}},
+		{"http", "http", nil},
+	} {
+		transportName := tt.transport
+		t.Run(tt.name, func(t *testing.T) {
 			emu := faltest.NewServer(faltest.Options{Key: e2eKey})
 			defer emu.Close()
 			env := []string{"FAL_KEY=" + e2eKey, "FAL_QUEUE_URL=" + emu.QueueURL, "FAL_REST_URL=" + emu.RestURL,
@@ -143,7 +152,7 @@ func TestRootsNeverWidenTheSandbox(t *testing.T) {
 			var c *client.Client
 			var stderr *lockedBuffer
 			if transportName == "stdio" {
-				cmd := exec.Command(binary(t), "--allow-dir", allowed)
+				cmd := exec.Command(binary(t), append([]string{"--allow-dir", allowed}, tt.args...)...)
 				cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
 				stdin, _ := cmd.StdinPipe()
 				stdout, _ := cmd.StdoutPipe()
@@ -189,12 +198,13 @@ func TestRootsNeverWidenTheSandbox(t *testing.T) {
 			if res, _, err := callTool(ctx, c, "upload_file", map[string]any{"path": inside}, nil); err != nil || res.IsError {
 				t.Errorf("upload_file inside --allow-dir = %v, %v", res, err)
 			}
+			rootsOn := transportName == "stdio" && len(tt.args) == 0
 			switch asked := rootsHandler.asked.Load(); {
-			case transportName == "http" && asked != 0:
-				t.Errorf("over HTTP the server asked the client for its roots %d times", asked)
-			case transportName == "stdio" && asked == 0:
+			case !rootsOn && asked != 0:
+				t.Errorf("with roots off (%s) the server asked the client for its roots %d times", tt.name, asked)
+			case rootsOn && asked == 0:
 				t.Error("over stdio the server never asked for roots: the test did not exercise them")
-			case transportName == "stdio" && !strings.Contains(stderr.String(), "filesystem root"):
+			case rootsOn && !strings.Contains(stderr.String(), "filesystem root"):
 				t.Errorf("no warning about the filesystem root on stderr:\n%s", stderr.String())
 			}
 		})
