@@ -118,7 +118,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&cfg.listen, envFlag{"listen", "FAL_VIDEO_MCP_LISTEN", "address for --transport http or sse"}, "127.0.0.1:8080")
 	var token, origins string
 	str(&token, envFlag{"auth-token", "FAL_VIDEO_MCP_AUTH_TOKEN", "bearer token HTTP clients must send; required to listen beyond loopback (prefer the env variable)"}, "")
-	str(&origins, envFlag{"allowed-origins", "FAL_VIDEO_MCP_ALLOWED_ORIGINS", "comma-separated browser origins allowed to call the HTTP transports (on loopback, the listener's own origins are always allowed)"}, "")
+	str(&origins, envFlag{"allowed-origins", "FAL_VIDEO_MCP_ALLOWED_ORIGINS", "comma-separated browser origins allowed to call the HTTP transports (none: on loopback, the listener's own origins only)"}, "")
 	boolean(&cfg.stateless, envFlag{"stateless", "FAL_VIDEO_MCP_STATELESS", "streamable HTTP without sessions, for several replicas behind a load balancer"})
 	var maxSessions, sessionIdle string
 	str(&maxSessions, envFlag{"max-sessions", "FAL_VIDEO_MCP_MAX_SESSIONS", "the most live streamable HTTP sessions; a new one beyond it gets 503"}, "1000")
