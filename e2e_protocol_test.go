@@ -116,8 +116,8 @@ func TestProtocol20241105(t *testing.T) {
 		}
 		calls++
 	}
+	p.stop() // run has returned: every byte it wrote is in p.stdout
 	stdout := p.stdout.String()
-	p.stop()
 
 	results, listings, links := 0, 0, 0
 	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {

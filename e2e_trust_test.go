@@ -77,10 +77,10 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 	if _, _, err := callTool(ctx, p.client, "job_list", map[string]any{}, nil); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr := p.stdout.String(), p.stderr.String()
 	if code := p.stop(); code != 0 {
 		t.Errorf("exit %d", code)
 	}
+	stdout, stderr := p.stdout.String(), p.stderr.String() // run has returned: all is written
 	var ledger strings.Builder
 	_ = filepath.WalkDir(stateDir, func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
