@@ -56,6 +56,7 @@ type config struct {
 	dryRun         bool
 	stateDir       string
 	allowDirs      []string
+	noRoots        bool
 	maxUpload      int64
 	maxDownload    int64
 	outputDir      string
@@ -67,6 +68,8 @@ type config struct {
 	authToken      falqueue.Secret
 	allowedOrigins []string
 	stateless      bool
+	maxSessions    int
+	sessionIdle    time.Duration
 	showVersion    bool
 }
 
@@ -81,25 +84,17 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	var (
 		cfg      config
 		logLevel string
+		twins    []envFlag // applied after parsing, to flags not given
 	)
-	def := func(f envFlag, fallback string) string {
-		if v := getenv(f.env); v != "" {
-			return v
-		}
-		return fallback
-	}
+	// Defaults are static: an environment value is never a flag's default,
+	// so --help cannot print it (the auth token is one).
 	str := func(p *string, f envFlag, fallback string) {
-		fs.StringVar(p, f.name, def(f, fallback), f.usage+" (env "+f.env+")")
+		fs.StringVar(p, f.name, fallback, f.usage+" (env "+f.env+")")
+		twins = append(twins, f)
 	}
-	// boolean flags take their default from the env twin; a twin that is
-	// not a boolean is reported after parsing.
-	var envErr error
 	boolean := func(p *bool, f envFlag) {
-		v, err := strconv.ParseBool(def(f, "false"))
-		if err != nil && envErr == nil {
-			envErr = fmt.Errorf("%s=%q: want 1, 0, true or false", f.env, getenv(f.env))
-		}
-		fs.BoolVar(p, f.name, v, f.usage+" (env "+f.env+"=1)")
+		fs.BoolVar(p, f.name, false, f.usage+" (env "+f.env+"=1)")
+		twins = append(twins, f)
 	}
 	str(&logLevel, envFlag{"log-level", "FAL_VIDEO_MCP_LOG_LEVEL", "log level: debug, info, warn or error"}, "info")
 	str(&cfg.logFormat, envFlag{"log-format", "FAL_VIDEO_MCP_LOG_FORMAT", "log format on stderr: text (tint) or json"}, "text")
@@ -110,11 +105,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&maxWait, envFlag{"max-wait", "FAL_VIDEO_MCP_MAX_WAIT", "the longest a tool call waits for a job (caps wait_seconds; keep it under your client's timeout)"}, "50s")
 	boolean(&cfg.dryRun, envFlag{"dry-run", "FAL_VIDEO_MCP_DRY_RUN", "run against an offline fal emulator on 127.0.0.1: no key, no cost"})
 	str(&cfg.stateDir, envFlag{"state-dir", "FAL_VIDEO_MCP_STATE_DIR", "where the job ledger lives (default $XDG_STATE_HOME/fal-video-mcp or ~/.local/state/fal-video-mcp; a temporary one in dry-run)"}, "")
-	if env := getenv("FAL_VIDEO_MCP_ALLOW_DIRS"); env != "" {
-		cfg.allowDirs = filepath.SplitList(env)
-	}
 	fs.Func("allow-dir", "a folder whose files media inputs may read and upload (repeatable; env FAL_VIDEO_MCP_ALLOW_DIRS, colon-separated)",
 		func(v string) error { cfg.allowDirs = append(cfg.allowDirs, v); return nil })
+	boolean(&cfg.noRoots, envFlag{"no-roots", "FAL_VIDEO_MCP_NO_ROOTS", "ignore the folders an MCP client shares as roots (roots count over stdio only; never over HTTP or SSE)"})
 	var maxUpload, maxDownload string
 	str(&maxUpload, envFlag{"max-upload-size", "FAL_VIDEO_MCP_MAX_UPLOAD_SIZE", "the largest local file that may be uploaded (e.g. 2GiB, 500MiB)"}, "2GiB")
 	str(&maxDownload, envFlag{"max-download-size", "FAL_VIDEO_MCP_MAX_DOWNLOAD_SIZE", "the largest output file job_result saves (e.g. 4GiB, 500MiB)"}, "4GiB")
@@ -127,8 +120,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&cfg.listen, envFlag{"listen", "FAL_VIDEO_MCP_LISTEN", "address for --transport http or sse"}, "127.0.0.1:8080")
 	var token, origins string
 	str(&token, envFlag{"auth-token", "FAL_VIDEO_MCP_AUTH_TOKEN", "bearer token HTTP clients must send; required to listen beyond loopback (prefer the env variable)"}, "")
-	str(&origins, envFlag{"allowed-origins", "FAL_VIDEO_MCP_ALLOWED_ORIGINS", "comma-separated browser origins allowed to call the HTTP transports"}, "")
+	str(&origins, envFlag{"allowed-origins", "FAL_VIDEO_MCP_ALLOWED_ORIGINS", "comma-separated browser origins allowed to call the HTTP transports (none: on loopback, the listener's own origins only)"}, "")
 	boolean(&cfg.stateless, envFlag{"stateless", "FAL_VIDEO_MCP_STATELESS", "streamable HTTP without sessions, for several replicas behind a load balancer"})
+	var maxSessions, sessionIdle string
+	str(&maxSessions, envFlag{"max-sessions", "FAL_VIDEO_MCP_MAX_SESSIONS", "the most live streamable HTTP sessions; a new one beyond it gets 503"}, "1000")
+	str(&sessionIdle, envFlag{"session-idle-timeout", "FAL_VIDEO_MCP_SESSION_IDLE_TIMEOUT", "a streamable HTTP session idle this long is dropped (its id then gets 404)"}, "30m")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `%s %s — an MCP server for fal.ai's video-to-video models.
@@ -148,6 +144,19 @@ Flags:
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (flags start with --; see --help)", fs.Arg(0))
 	}
+	// The environment fills in the flags not given on the command line.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, f := range twins {
+		if v := getenv(f.env); v != "" && !given[f.name] {
+			if err := fs.Set(f.name, v); err != nil {
+				return cfg, fmt.Errorf("%s=%q: want 1, 0, true or false", f.env, v) // only booleans can fail here
+			}
+		}
+	}
+	if env := getenv("FAL_VIDEO_MCP_ALLOW_DIRS"); env != "" && !given["allow-dir"] {
+		cfg.allowDirs = filepath.SplitList(env)
+	}
 	if err := cfg.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return cfg, fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
 	}
@@ -166,8 +175,11 @@ Flags:
 		return cfg, fmt.Errorf("--max-wait %q: want a duration of at least 1s, such as 50s", maxWait)
 	}
 	cfg.authToken = falqueue.Secret(token)
-	if envErr != nil {
-		return cfg, envErr
+	if cfg.maxSessions, err = strconv.Atoi(maxSessions); err != nil || cfg.maxSessions < 1 {
+		return cfg, fmt.Errorf("--max-sessions %q: want a whole number of at least 1", maxSessions)
+	}
+	if cfg.sessionIdle, err = time.ParseDuration(sessionIdle); err != nil || cfg.sessionIdle < time.Second {
+		return cfg, fmt.Errorf("--session-idle-timeout %q: want a duration of at least 1s, such as 30m", sessionIdle)
 	}
 	if origins != "" {
 		cfg.allowedOrigins = strings.Split(origins, ",")
@@ -227,43 +239,23 @@ func startEmulator() *faltest.Server {
 	return emu
 }
 
-// serveHTTP serves the streamable HTTP or SSE transport until ctx ends,
-// behind the token, Origin and body checks; /healthz answers without a
-// token and says nothing but "ok".
+// serveHTTP serves the streamable HTTP or SSE transport until ctx ends.
 func serveHTTP(ctx context.Context, srv *server.MCPServer, cfg config, log *slog.Logger) int {
 	if err := httpguard.CheckListen(cfg.listen, cfg.authToken != ""); err != nil {
 		log.Error("not listening", "err", err)
 		return 2
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	var shutdown func(context.Context) error
-	switch cfg.transport {
-	case "http":
-		h := server.NewStreamableHTTPServer(srv, server.WithEndpointPath("/mcp"), server.WithStateLess(cfg.stateless),
-			server.WithStreamableHTTPLogger(log))
-		mux.Handle("/mcp", h)
-		shutdown = h.Shutdown
-	case "sse":
-		h := server.NewSSEServer(srv, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message"))
-		mux.Handle("/sse", h.SSEHandler())
-		mux.Handle("/message", h.MessageHandler())
-		shutdown = h.Shutdown
-	}
-	hs := &http.Server{
-		Handler: httpguard.Wrap(mux, httpguard.Options{Token: string(cfg.authToken), AllowedOrigins: cfg.allowedOrigins,
-			Open: []string{"/healthz"}}),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		log.Error("cannot listen", "addr", cfg.listen, "err", err)
 		return 1
+	}
+	handler, _, shutdown := httpHandler(srv, cfg, ln.Addr().String(), log)
+	hs := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("serving MCP over HTTP", "transport", cfg.transport, "addr", ln.Addr().String(), "version", versionString())
 	errc := make(chan error, 1)
@@ -280,6 +272,39 @@ func serveHTTP(ctx context.Context, srv *server.MCPServer, cfg config, log *slog
 	_ = hs.Shutdown(sctx)
 	log.Info("stopped")
 	return 0
+}
+
+// httpHandler is the HTTP face of srv for the listener at addr: the
+// streamable HTTP transport at /mcp (sessions bounded in number and idle
+// time unless stateless) or SSE at /sse and /message, behind the token,
+// Origin and body checks; /healthz answers without a token and says
+// nothing but "ok". sessions is nil but for stateful streamable HTTP.
+func httpHandler(srv *server.MCPServer, cfg config, addr string, log *slog.Logger) (h http.Handler, sessions *httpguard.Sessions, shutdown func(context.Context) error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	guard := httpguard.Options{Token: string(cfg.authToken), AllowedOrigins: cfg.allowedOrigins, Open: []string{"/healthz"}, Listener: addr}
+	switch cfg.transport {
+	case "http":
+		opts := []server.StreamableHTTPOption{server.WithEndpointPath("/mcp"), server.WithStreamableHTTPLogger(log)}
+		if cfg.stateless {
+			opts = append(opts, server.WithStateLess(true))
+		} else {
+			guard.Sessions = httpguard.NewSessions(cfg.maxSessions, cfg.sessionIdle)
+			opts = append(opts, server.WithSessionIdManager(guard.Sessions), server.WithSessionIdleTTL(cfg.sessionIdle))
+		}
+		h := server.NewStreamableHTTPServer(srv, opts...)
+		mux.Handle("/mcp", h)
+		shutdown = h.Shutdown
+	case "sse":
+		h := server.NewSSEServer(srv, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message"))
+		mux.Handle("/sse", h.SSEHandler())
+		mux.Handle("/message", h.MessageHandler())
+		shutdown = h.Shutdown
+	}
+	return httpguard.Wrap(mux, guard), guard.Sessions, shutdown
 }
 
 // parseSize reads a byte count: a number with an optional KiB, MiB, GiB
@@ -411,7 +436,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	srv, err := tools.NewServer(tools.Options{Version: versionString(), Fal: fal, Logger: log, Files: files,
 		Output: output, DownloadAlways: cfg.download, MaxDownloadSize: cfg.maxDownload, Tools: cfg.tools, ReadOnly: cfg.readOnly,
 		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey,
-		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx, Background: &background})
+		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx, Background: &background,
+		// Roots count only when the client is the user's own application.
+		ClientRoots: cfg.transport == "stdio" && !cfg.noRoots})
 	if err != nil {
 		log.Error("cannot build the tools", "err", err)
 		return 1

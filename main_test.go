@@ -115,13 +115,13 @@ func TestServesMCPOverStdio(t *testing.T) {
 
 func TestFlags(t *testing.T) {
 	tests := []struct {
-		name     string
-		args     []string
-		env      map[string]string
-		code     int
-		stdout   string
-		stderr   string
-		noStderr bool
+		name   string
+		args   []string
+		env    map[string]string
+		code   int
+		stdout string
+		stderr string
+		hidden []string // never printed
 	}{
 		{name: "version", args: []string{"--version"}, stdout: "fal-video-mcp "},
 		{name: "help", args: []string{"--help"}, stderr: "FAL_VIDEO_MCP_LOG_LEVEL"},
@@ -132,6 +132,12 @@ func TestFlags(t *testing.T) {
 		{name: "bad queue url from env", env: map[string]string{"FAL_QUEUE_URL": "ftp://x"}, code: 2, stderr: "absolute http(s) URL"},
 		{name: "stray argument", args: []string{"serve"}, code: 2, stderr: `unexpected argument "serve"`},
 		{name: "unknown flag", args: []string{"--nope"}, code: 2, stderr: "flag provided but not defined"},
+		{name: "help shows no env value", args: []string{"--help"}, env: map[string]string{"FAL_VIDEO_MCP_AUTH_TOKEN": "s3cr3t-from-env",
+			"FAL_VIDEO_MCP_LISTEN": "10.9.8.7:6543"}, stderr: "(env FAL_VIDEO_MCP_AUTH_TOKEN)", hidden: []string{"s3cr3t-from-env", "10.9.8.7"}},
+		{name: "bad boolean from env", env: map[string]string{"FAL_VIDEO_MCP_DRY_RUN": "maybe"}, code: 2, stderr: `FAL_VIDEO_MCP_DRY_RUN="maybe"`},
+		{name: "flag beats env", args: []string{"--log-level", "loud"}, env: map[string]string{"FAL_VIDEO_MCP_LOG_LEVEL": "debug"}, code: 2, stderr: `--log-level "loud"`},
+		{name: "bad max sessions", args: []string{"--max-sessions", "0"}, code: 2, stderr: "--max-sessions"},
+		{name: "bad session idle from env", env: map[string]string{"FAL_VIDEO_MCP_SESSION_IDLE_TIMEOUT": "soon"}, code: 2, stderr: `--session-idle-timeout "soon"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,6 +149,11 @@ func TestFlags(t *testing.T) {
 			code := run(context.Background(), tt.args, env(tt.env), strings.NewReader(""), &stdout, &stderr)
 			if code != tt.code || !strings.Contains(stdout.String(), tt.stdout) || !strings.Contains(stderr.String(), tt.stderr) {
 				t.Errorf("run(%q) = %d\nstdout: %s\nstderr: %s", tt.args, code, stdout.String(), stderr.String())
+			}
+			for _, h := range tt.hidden {
+				if strings.Contains(stdout.String()+stderr.String(), h) {
+					t.Errorf("%q was printed:\n%s", h, stderr.String())
+				}
 			}
 		})
 	}

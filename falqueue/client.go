@@ -349,6 +349,9 @@ func (c *Client) attempt(ctx context.Context, p policy, req request) (resp *resp
 	if len(resp.body) > maxBody {
 		return nil, true, fmt.Errorf("falqueue: %s: answer larger than %d MiB", p.op, maxBody>>20)
 	}
+	// Whatever fal sends back (a status and its logs, a result, an error)
+	// may echo the key; nothing past this point ever sees it.
+	resp.body = c.key.redactBytes(resp.body)
 	return resp, true, nil
 }
 

@@ -148,3 +148,48 @@ func TestRequestTimeout(t *testing.T) {
 		t.Errorf("%d status requests, want 2", n)
 	}
 }
+
+// TestEchoedKeyIsRedacted: an app that echoes the key into its log lines,
+// its error and its output has the key replaced in everything the client
+// hands back — statuses (streamed and polled), results, errors — and in
+// its debug log.
+func TestEchoedKeyIsRedacted(t *testing.T) {
+	for _, stream := range []bool{true, false} {
+		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
+			e := newEnv(t, faltest.Options{Key: canary, LogWindow: 10}, func(c *falqueue.Config) { c.DisableStream = !stream })
+			e.srv.SetScript("fal-ai/ok", faltest.Script{EchoKey: true, Logs: []string{"one", "two"},
+				Output: map[string]any{"video": map[string]any{"url": e.srv.RestURL + "/x.mp4", "file_name": "x.mp4"}}})
+			e.srv.SetScript("fal-ai/fail", faltest.Script{EchoKey: true, Logs: []string{"oops"},
+				Failure: &faltest.Failure{Status: 500, Error: "boom"}})
+			ctx := ctxT(t)
+			var seen []string
+			for _, endpoint := range []string{"fal-ai/ok", "fal-ai/fail"} {
+				h, err := e.client.Submit(ctx, endpoint, nil, falqueue.SubmitOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				st, err := e.client.Wait(ctx, h, func(u falqueue.Update) { seen = append(seen, fmt.Sprintf("%+v", u.NewLogs)) })
+				if err != nil {
+					t.Fatal(err)
+				}
+				polled, err := e.client.Status(ctx, h, true)
+				res, rerr := e.client.Result(ctx, h)
+				seen = append(seen, fmt.Sprintf("%+v %+v %v %v", st, polled, err, rerr))
+				if res != nil {
+					seen = append(seen, string(res.Data))
+				}
+			}
+			all := strings.Join(seen, "\n") + e.logs.String()
+			// The echo went out, redacted: the test saw the misbehaviour.
+			if !strings.Contains(all, "echo: Authorization: Key [REDACTED]") || !strings.Contains(all, "boom [echo") {
+				t.Fatalf("no redacted echo seen; the app did not misbehave:\n%s", all)
+			}
+			id, secret, _ := strings.Cut(canary, ":")
+			for _, part := range []string{canary, id, secret} {
+				if strings.Contains(all, part) {
+					t.Fatalf("the key part %q leaked:\n%s", part, all)
+				}
+			}
+		})
+	}
+}

@@ -60,7 +60,7 @@ func (c *Client) StreamStatus(ctx context.Context, h *Handle, logs bool, fn func
 			if data.Len() == 0 {
 				continue
 			}
-			st, err := decodeStatus(data.Bytes(), h.RequestID)
+			st, err := decodeStatus(c.key.redactBytes(data.Bytes()), h.RequestID) // as attempt does for whole bodies
 			data.Reset()
 			if err != nil {
 				return last, err

@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
 	"github.com/invopop/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 )
 
 // Job statuses as the tools report them (and the ledger stores them).
@@ -209,4 +211,78 @@ func sortedKeys(m map[string]any) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// fitResults is the tool middleware that shapes every tool result for the
+// protocol version the client negotiated (fitResult).
+func fitResults(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		res, err := next(ctx, req)
+		if err != nil || res == nil {
+			return res, err
+		}
+		return fitResult(res, server.RequestProtocolVersion(ctx)), nil
+	}
+}
+
+// before reports whether the negotiated version is older than v; an
+// unknown version counts as the newest.
+func before(version, v string) bool { return version != "" && version < v }
+
+// fitResult keeps a tool result within what the client's protocol
+// version defines. Before 2025-06-18 there is neither structuredContent
+// nor resource_link content: the links become text (unless the text
+// already names their URL), the structured Job is left out (its summary
+// is in the text).
+func fitResult(res *mcp.CallToolResult, version string) *mcp.CallToolResult {
+	if !before(version, mcp.ProtocolVersion20250618) {
+		return res
+	}
+	out := *res
+	out.StructuredContent, out.RawStructuredContent, out.Content = nil, nil, nil
+	var texts, links []string
+	for _, c := range res.Content {
+		if t, ok := c.(mcp.TextContent); ok {
+			texts = append(texts, t.Text)
+		}
+	}
+	for _, c := range res.Content {
+		l, ok := c.(mcp.ResourceLink)
+		if !ok {
+			out.Content = append(out.Content, c)
+			continue
+		}
+		if slices.ContainsFunc(texts, func(t string) bool { return strings.Contains(t, l.URI) }) {
+			continue
+		}
+		line := fmt.Sprintf("%s: %s", l.Description, l.URI)
+		if l.MIMEType != "" {
+			line += " (" + l.MIMEType + ")"
+		}
+		links = append(links, line)
+	}
+	if len(links) > 0 {
+		out.Content = append(out.Content, mcp.NewTextContent(strings.Join(links, "\n")))
+	}
+	return &out
+}
+
+// fitTools is the tools/list filter that leaves out the tool fields the
+// client's protocol version does not define: title and outputSchema
+// arrived in 2025-06-18, icons and execution in 2025-11-25. (mcp-go always
+// sends annotations, which arrived in 2025-03-26.)
+func fitTools(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
+	version := server.RequestProtocolVersion(ctx)
+	if !before(version, mcp.ProtocolVersion20251125) {
+		return tools
+	}
+	out := make([]mcp.Tool, len(tools))
+	for i, t := range tools {
+		t.Icons, t.Execution = nil, nil
+		if before(version, mcp.ProtocolVersion20250618) {
+			t.Title, t.OutputSchema, t.RawOutputSchema = "", mcp.ToolOutputSchema{}, nil
+		}
+		out[i] = t
+	}
+	return out
 }

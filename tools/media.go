@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +27,8 @@ import (
 // when there is one, remembers uploads across restarts.
 type uploads struct {
 	policy *localfile.Policy
+	roots  bool // the client's MCP roots are allowed too (Options.ClientRoots)
+	log    *slog.Logger
 	fal    *falqueue.Client
 	led    *ledger.Ledger
 	mu     sync.Mutex
@@ -51,7 +55,11 @@ type uploaded struct {
 // upload uploads a local file (an absolute path or a file: URL) that the
 // policy allows, or returns the URL of its earlier upload.
 func (u *uploads) upload(ctx context.Context, name string) (uploaded, error) {
-	f, err := u.policy.With(clientRoots(ctx)).Open(name)
+	policy := u.policy
+	if u.roots {
+		policy = policy.With(clientRoots(ctx, u.log))
+	}
+	f, err := policy.Open(name)
 	if err != nil {
 		return uploaded{}, err
 	}
@@ -180,8 +188,10 @@ func (u *uploads) resolvePath(ctx context.Context, obj map[string]any, segs []st
 }
 
 // clientRoots are the folders the client shares as MCP roots, when it
-// offers them: the user allowed those too.
-func clientRoots(ctx context.Context) []string {
+// offers them: the user allowed those too. A root that is a filesystem
+// root or the user's home folder itself would open every file the user
+// has; it is ignored, with a warning.
+func clientRoots(ctx context.Context, log *slog.Logger) []string {
 	srv := server.ServerFromContext(ctx)
 	if srv == nil {
 		return nil
@@ -192,13 +202,35 @@ func clientRoots(ctx context.Context) []string {
 	if err != nil || res == nil {
 		return nil
 	}
+	home := ""
+	if h, err := os.UserHomeDir(); err == nil {
+		home = resolved(h)
+	}
 	var dirs []string
 	for _, r := range res.Roots {
-		if u, err := url.Parse(r.URI); err == nil && u.Scheme == "file" && (u.Host == "" || u.Host == "localhost") {
+		u, err := url.Parse(r.URI)
+		if err != nil || u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") {
+			continue
+		}
+		switch dir := resolved(u.Path); {
+		case filepath.Dir(dir) == dir:
+			log.Warn("ignoring the client's MCP root: it is a filesystem root, which would open every file; share a project folder instead", "root", r.URI)
+		case home != "" && dir == home:
+			log.Warn("ignoring the client's MCP root: it is the home folder itself, which would open every file of the user; share a project folder instead", "root", r.URI)
+		default:
 			dirs = append(dirs, u.Path)
 		}
 	}
 	return dirs
+}
+
+// resolved is p cleaned, its symlinks resolved when it exists.
+func resolved(p string) string {
+	p = filepath.Clean(filepath.FromSlash(p))
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		return real
+	}
+	return p
 }
 
 // remoteMedia reports whether a media value goes to fal as it is: an

@@ -59,6 +59,10 @@ type Options struct {
 	// read. Nil allows none (a local path gets an error saying how to
 	// allow a folder).
 	Files *localfile.Policy
+	// ClientRoots lets media inputs and upload_file also read the folders
+	// the client shares as MCP roots. Set it only when the client is the
+	// user's own application (stdio), never for remote clients (HTTP, SSE).
+	ClientRoots bool
 	// Output is where job_result saves output files when asked to
 	// (download: true) or always with DownloadAlways. Nil: no downloads.
 	Output         *localfile.OutputDir
@@ -123,7 +127,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		opts.Files, _ = localfile.NewPolicy(nil, 0)
 		s.opts.Files = opts.Files
 	}
-	s.uploads = &uploads{policy: opts.Files, fal: opts.Fal, led: opts.Ledger, done: map[uploadKey]uploaded{}}
+	s.uploads = &uploads{policy: opts.Files, roots: opts.ClientRoots, log: opts.Logger, fal: opts.Fal, led: opts.Ledger, done: map[uploadKey]uploaded{}}
 	var all []server.ServerTool
 	for _, row := range schemas.Catalog {
 		et, err := s.newEndpointTool(row)
@@ -152,6 +156,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		server.WithLogging(),
 		server.WithRecovery(),
 		server.WithLogger(opts.Logger), // one line per request and per tool call
+		server.WithToolHandlerMiddleware(fitResults), server.WithToolFilter(fitTools),
 	)
 	mcp.AddTools(enabled...)
 	if opts.Context != nil {

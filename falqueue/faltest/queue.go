@@ -30,6 +30,64 @@ type Script struct {
 	// IgnoreCancel: a cancel while IN_PROGRESS is acknowledged, but the app
 	// keeps running (the app decides, §4.5).
 	IgnoreCancel bool
+	// EchoKey makes a misbehaving app that echoes the submit's
+	// Authorization header (the key) into all it sends back: every log
+	// line, the failure's error and body (Failure.Body is replaced by the
+	// default body), and the output, where it is added as "echo" and
+	// appended to every string that is not a url or content_type.
+	EchoKey bool
+}
+
+// echoing returns sc with the echo of EchoKey written into it.
+func (sc Script) echoing(authorization string) Script {
+	echo := " [echo: Authorization: " + authorization + "]"
+	logs := make([]string, len(sc.Logs))
+	for i, l := range sc.Logs {
+		logs[i] = l + echo
+	}
+	sc.Logs = logs
+	if sc.Failure != nil {
+		f := sc.Failure.withDefaults()
+		f.Error += echo
+		f.Body = nil
+		sc.Failure = f
+	}
+	output, outputFunc := sc.Output, sc.OutputFunc
+	sc.OutputFunc = func(input json.RawMessage) any {
+		out := output
+		if outputFunc != nil {
+			out = outputFunc(input)
+		}
+		var v any
+		if json.Unmarshal(marshalOutput(out), &v) != nil {
+			return out
+		}
+		m, ok := appendEcho(v, "", echo).(map[string]any)
+		if !ok {
+			return out
+		}
+		m["echo"] = strings.TrimSpace(echo)
+		return m
+	}
+	return sc
+}
+
+func appendEcho(v any, key, echo string) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			v[k] = appendEcho(x, k, echo)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = appendEcho(x, key, echo)
+		}
+	case string:
+		if key != "url" && key != "content_type" {
+			return v + echo
+		}
+	}
+	return v
 }
 
 // Failure is how a job fails. A failed job still ends COMPLETED, with
@@ -441,6 +499,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, segs []string, a
 		sc = *s.opts.DefaultScript
 	}
 	sc.Ahead = max(sc.Ahead, 0)
+	if sc.EchoKey {
+		sc = sc.echoing(r.Header.Get("Authorization"))
+	}
 	j := &job{
 		Job: Job{RequestID: newRequestID(), EndpointID: endpoint, AppID: strings.Join(segs[:appLen], "/"),
 			Input: json.RawMessage(input), Header: r.Header.Clone(), Webhook: webhook, Status: inQueue, Submitted: s.now()},

@@ -1,18 +1,26 @@
 // Package httpguard protects the server's HTTP transports: a bearer token
 // compared in constant time, the Origin check the MCP specification asks
-// of servers (against DNS rebinding from web pages), a request body limit,
-// and the rule that a server without a token listens on loopback only.
+// of servers (against DNS rebinding from web pages), request body limits
+// of size and time, bounded sessions, and the rule that a server without
+// a token listens on loopback only.
 package httpguard
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // Options configure Wrap.
@@ -27,16 +35,52 @@ type Options struct {
 	MaxBodyBytes int64
 	// Open lists paths served without a token (e.g. "/healthz").
 	Open []string
+	// Listener is the address the server listens on (host:port, the port
+	// as bound). On loopback with no AllowedOrigins, the server's own
+	// origins — http://127.0.0.1:PORT, http://localhost:PORT and
+	// http://[::1]:PORT — are allowed: a page the server itself serves,
+	// or a client that sends its own origin, is no DNS rebinding attack.
+	Listener string
+	// BodyTimeout cuts off a request whose body is still arriving after
+	// it (default 30 s): slow bodies cannot hold connections open.
+	BodyTimeout time.Duration
+	// Sessions, if set, bounds the streamable HTTP sessions: a request
+	// that would open one beyond the limit gets 503 with Retry-After, and
+	// a GET or DELETE naming an unknown or expired session gets 404.
+	Sessions *Sessions
+	// SessionPath is where the streamable HTTP transport is served, the
+	// one path Sessions bounds (default "/mcp").
+	SessionPath string
+}
+
+// ownOrigins are the origins of a loopback listener.
+func ownOrigins(listener string) []string {
+	host, port, err := net.SplitHostPort(listener)
+	if err != nil || !isLoopback(host) {
+		return nil
+	}
+	return []string{"http://127.0.0.1:" + port, "http://localhost:" + port, "http://[::1]:" + port}
 }
 
 // Wrap guards next. The checks run in this order: Origin (403), token
-// (401), body size (413).
+// (401), body size (413) and time (408), then the session bounds (404,
+// 503).
 func Wrap(next http.Handler, opts Options) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 4 << 20
 	}
+	if opts.SessionPath == "" {
+		opts.SessionPath = "/mcp"
+	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = 30 * time.Second
+	}
+	allowed := opts.AllowedOrigins
+	if len(allowed) == 0 {
+		allowed = ownOrigins(opts.Listener)
+	}
 	origins := map[string]bool{}
-	for _, o := range opts.AllowedOrigins {
+	for _, o := range allowed {
 		origins[normalizeOrigin(o)] = true
 	}
 	open := map[string]bool{}
@@ -67,9 +111,85 @@ func Wrap(next http.Handler, opts Options) http.Handler {
 			refuse(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", opts.MaxBodyBytes))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, opts.MaxBodyBytes)
+		body, ok := readBody(w, r, opts.MaxBodyBytes, opts.BodyTimeout)
+		if !ok {
+			return
+		}
+		if s := opts.Sessions; s != nil && r.URL.Path == opts.SessionPath {
+			id := r.Header.Get("Mcp-Session-Id")
+			switch {
+			case id != "" && (r.Method == http.MethodGet || r.Method == http.MethodDelete):
+				// mcp-go checks the id of a POST only.
+				if _, err := s.Validate(id); err != nil {
+					refuse(w, http.StatusNotFound, "unknown or expired session: start a new one with initialize")
+					return
+				}
+			case id == "" && opensSession(r, body):
+				ok, retry := s.reserve()
+				if !ok {
+					w.Header().Set("Retry-After", strconv.Itoa(int(retry.Round(time.Second)/time.Second)))
+					refuse(w, http.StatusServiceUnavailable, "too many sessions: try again later, or raise --max-sessions")
+					return
+				}
+				defer s.release()
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// readBody reads a request's body whole, within the size cap and the time
+// limit, and puts it back for next. It answers 413 or 408 itself and then
+// reports false.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) ([]byte, bool) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, true
+	}
+	rc := http.NewResponseController(w)
+	deadlineSet := rc.SetReadDeadline(time.Now().Add(timeout)) == nil
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if deadlineSet {
+		_ = rc.SetReadDeadline(time.Time{}) // a stream may now run as long as it likes
+	}
+	var tooLarge *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooLarge):
+		refuse(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", limit))
+		return nil, false
+	case errors.As(err, &netErr) && netErr.Timeout():
+		w.Header().Set("Connection", "close")
+		refuse(w, http.StatusRequestTimeout, fmt.Sprintf("request body not received within %v", timeout))
+		return nil, false
+	case err != nil:
+		refuse(w, http.StatusBadRequest, "cannot read the request body")
+		return nil, false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, true
+}
+
+// opensSession reports whether mcp-go's streamable HTTP server opens a
+// session for a request without Mcp-Session-Id: a GET (a listening
+// stream), or an initialize of the protocol eras that have sessions
+// (before 2026-07-28, which has none).
+func opensSession(r *http.Request, body []byte) bool {
+	switch r.Method {
+	case http.MethodGet:
+		return true
+	case http.MethodPost:
+		var msg struct {
+			Method string `json:"method"`
+			Params struct {
+				Meta *mcp.Meta `json:"_meta"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(body, &msg) != nil || msg.Method != string(mcp.MethodInitialize) {
+			return false
+		}
+		return !mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) && !mcp.IsModernProtocol(msg.Params.Meta.ProtocolVersion())
+	}
+	return false
 }
 
 func bearer(r *http.Request) (string, bool) {
