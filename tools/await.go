@@ -159,9 +159,9 @@ func (p *progress) report(job Job, newLogs []string) {
 
 func (p *progress) send(message string) {
 	p.n++
-	_ = p.srv.SendNotificationToClient(p.ctx, "notifications/progress", map[string]any{
-		"progressToken": p.token,
-		"progress":      p.n,
-		"message":       message,
-	})
+	params := map[string]any{"progressToken": p.token, "progress": p.n}
+	if !before(server.RequestProtocolVersion(p.ctx), mcp.ProtocolVersion20250326) { // progress messages came with 2025-03-26
+		params["message"] = message
+	}
+	_ = p.srv.SendNotificationToClient(p.ctx, "notifications/progress", params)
 }

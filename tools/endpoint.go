@@ -217,8 +217,7 @@ func (s *toolset) submit(ctx context.Context, row schemas.Endpoint, input any) (
 		s.jobs.discard(localID)
 		return Job{}, errors.New(submitError(row.ID, err))
 	}
-	job := s.jobs.submitted(localID, h, s.followers.owner)
-	s.followers.ensureOwn(h.RequestID)
+	job := s.jobs.submitted(localID, h, s.followers.owner, s.followers.ensureOwn)
 	return job, nil
 }
 

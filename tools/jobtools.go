@@ -196,12 +196,20 @@ func (s *toolset) jobStatus(ctx context.Context, req mcp.CallToolRequest, raw js
 
 func (s *toolset) jobResult(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
 	args := decodeArgs[jobResultArgs](raw)
-	job, _, err := s.lookup(ctx, args.jobRef)
+	job, h, err := s.lookup(ctx, args.jobRef)
 	if err != nil {
 		return mcp.NewToolResultError("job_result: " + err.Error())
 	}
 	if !ledger.Settled(job.Status) {
 		job = s.current(ctx, job.RequestID)
+	}
+	if job.Status == StatusFailed && job.fetchFailed {
+		// Failed only because its result could not be fetched: try once
+		// more; a result replaces the failure.
+		if res, err := s.opts.Fal.Result(ctx, h); err == nil {
+			out := decodeOutput(job.EndpointID, res.Data)
+			job = s.jobs.end(job.RequestID, ledger.End{Status: StatusCompleted, Result: out}, outputFiles(out))
+		}
 	}
 	if !ledger.Settled(job.Status) {
 		if job.Next == "" { // else: why the output could not be fetched

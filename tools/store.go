@@ -107,8 +107,9 @@ func (s *jobStore) prepare(j Job, input json.RawMessage) {
 }
 
 // submitted records fal's answer to a prepared submit: the job takes fal's
-// request id, is queued, and is leased to owner (this process's followers).
-func (s *jobStore) submitted(localID string, h *falqueue.Handle, owner string) Job {
+// request id, is queued, and is leased to owner (this process's followers),
+// and starts its follower once that is durable.
+func (s *jobStore) submitted(localID string, h *falqueue.Handle, owner string, started func(id string)) Job {
 	s.mu.Lock()
 	r := s.byID[localID]
 	delete(s.byID, localID)
@@ -118,10 +119,13 @@ func (s *jobStore) submitted(localID string, h *falqueue.Handle, owner string) J
 	s.byID[h.RequestID] = r
 	job := r.job
 	s.mu.Unlock()
-	if s.led != nil {
-		s.led.Submitted(localID, ledger.Job{RequestID: h.RequestID, StatusURL: h.StatusURL, ResponseURL: h.ResponseURL,
-			CancelURL: h.CancelURL}, owner, leaseTTL, func(err error) { s.noteLedger("write", err) })
+	if s.led != nil { // the job is followed, and the caller learns its id, once it is durable
+		ctx, cancel := s.ledgerCtx()
+		defer cancel()
+		s.noteLedger("write", s.led.Submitted(ctx, localID, ledger.Job{RequestID: h.RequestID, StatusURL: h.StatusURL,
+			ResponseURL: h.ResponseURL, CancelURL: h.CancelURL}, owner, leaseTTL))
 	}
+	started(job.RequestID)
 	return job
 }
 
@@ -487,11 +491,19 @@ func (s *jobStore) recentIDs(n int) string {
 }
 
 // adoptable lists the ledger's jobs that can still change on fal and that
-// no live process follows: those other processes submitted, or a previous
-// run left.
+// no live process follows: those other processes submitted, a previous run
+// left, or a process of this machine that died was following.
 func (s *jobStore) adoptable(ctx context.Context) ([]ledger.Job, error) {
 	if s.led == nil {
 		return nil, nil
 	}
-	return s.led.List(ctx, ledger.Filter{Unfinished: true, Unleased: true, Limit: 1000})
+	jobs, err := s.led.List(ctx, ledger.Filter{Unfinished: true, Limit: 1000})
+	now := time.Now()
+	out := jobs[:0]
+	for _, j := range jobs {
+		if j.LeaseOwner == "" || now.After(j.LeaseUntil) || deadHere(j.LeaseOwner) {
+			out = append(out, j)
+		}
+	}
+	return out, err
 }

@@ -82,6 +82,8 @@ type Job struct {
 	LocalID       string            // the id the job had before fal answered its submit
 	FetchFailed   bool              // failed only because the result could not be fetched: a later fetch may replace it
 	Saved         map[string]string // output URL → local file, once downloaded
+	LeaseOwner    string            // the process following the job, while LeaseUntil has not passed
+	LeaseUntil    time.Time
 	DryRun        bool
 	SubmittedAt   time.Time
 	UpdatedAt     time.Time
@@ -307,19 +309,12 @@ func (l *Ledger) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // write is one change waiting for the committer.
 type write struct {
-	ctx   context.Context
-	fn    func(*sql.Tx) error
-	done  chan error
-	after func(error) // instead of done, for a write nobody waits on
+	ctx  context.Context
+	fn   func(*sql.Tx) error
+	done chan error
 }
 
-func (w *write) answer(err error) {
-	if w.after != nil {
-		w.after(err)
-		return
-	}
-	w.done <- err
-}
+func (w *write) answer(err error) { w.done <- err }
 
 // maxBatch caps the changes committed in one transaction.
 const maxBatch = 128
@@ -338,15 +333,6 @@ func (l *Ledger) exec(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-// execNoWait queues fn and returns at once; after gets its outcome. Writes
-// are committed in the order they were queued, so a later write sees it.
-func (l *Ledger) execNoWait(fn func(*sql.Tx) error, after func(error)) {
-	w := &write{ctx: context.Background(), fn: fn, after: after}
-	if err := l.enqueue(context.Background(), w); err != nil {
-		after(err)
 	}
 }
 
@@ -483,14 +469,10 @@ func (l *Ledger) Prepare(ctx context.Context, j Job) error {
 
 // Submitted records fal's answer to a prepared submit: the job takes its
 // request id and URLs, is queued, and is leased to owner (the process that
-// submitted it follows it) until ttl from now. It returns at once: the
-// change is committed before any write queued after it, and after gets its
-// outcome. A crash before the commit leaves the job unknown, as if the
-// answer had been lost.
-func (l *Ledger) Submitted(localID string, j Job, owner string, ttl time.Duration, after func(error)) {
+// submitted it follows it) until ttl from now.
+func (l *Ledger) Submitted(ctx context.Context, localID string, j Job, owner string, ttl time.Duration) error {
 	now := time.Now()
-	l.execNoWait(func(tx *sql.Tx) error {
-		ctx := context.Background()
+	return l.exec(ctx, func(tx *sql.Tx) error {
 		// The events name the job by its key: the prepared row's one event
 		// goes, the queued one is written under fal's id.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM job_events WHERE request_id = ?`, localID); err != nil {
@@ -507,7 +489,7 @@ func (l *Ledger) Submitted(localID string, j Job, owner string, ttl time.Duratio
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO job_events (request_id, at, status) VALUES (?, ?, ?)`, j.RequestID, millis(now), StatusQueued)
 		return err
-	}, after)
+	})
 }
 
 // SubmitLost notes why a prepared submit's outcome is unknown.
@@ -741,7 +723,7 @@ func (l *Ledger) Release(ctx context.Context, requestID, owner string) error {
 }
 
 const jobColumns = `request_id, endpoint_id, tool, status, queue_position, input, status_url, response_url, cancel_url,
-	error, result, dry_run, submitted_at, updated_at, completed_at, logs, local_id, fetch_failed, saved`
+	error, result, dry_run, submitted_at, updated_at, completed_at, logs, local_id, fetch_failed, saved, lease_owner, lease_until`
 
 func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	var (
@@ -751,9 +733,10 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 		result             sql.NullString
 		submitted, updated int64
 		completed          sql.NullInt64
+		leaseUntil         int64
 	)
 	err := row.Scan(&j.RequestID, &j.EndpointID, &j.Tool, &j.Status, &pos, &input, &j.StatusURL, &j.ResponseURL, &j.CancelURL,
-		&j.Error, &result, &j.DryRun, &submitted, &updated, &completed, &logs, &j.LocalID, &j.FetchFailed, &saved)
+		&j.Error, &result, &j.DryRun, &submitted, &updated, &completed, &logs, &j.LocalID, &j.FetchFailed, &saved, &j.LeaseOwner, &leaseUntil)
 	if err != nil {
 		return j, err
 	}
@@ -768,6 +751,7 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	_ = json.Unmarshal([]byte(logs), &j.Logs)
 	_ = json.Unmarshal([]byte(saved), &j.Saved)
 	j.SubmittedAt, j.UpdatedAt, j.CompletedAt = time.UnixMilli(submitted), time.UnixMilli(updated), fromMillis(completed)
+	j.LeaseUntil = time.UnixMilli(leaseUntil)
 	return j, nil
 }
 

@@ -207,9 +207,6 @@ func TestForeignDatabaseIsNeverWritten(t *testing.T) {
 	}
 }
 
-// submitted records fal's answer and waits for its commit.
 func submitted(l *ledger.Ledger, localID string, j ledger.Job) error {
-	done := make(chan error, 1)
-	l.Submitted(localID, j, "p0", time.Minute, func(err error) { done <- err })
-	return <-done
+	return l.Submitted(context.Background(), localID, j, "p0", time.Minute)
 }
