@@ -202,7 +202,7 @@ func instructions(enabled []server.ServerTool) string {
 	}
 	if len(endpoints) > 0 {
 		b.WriteString(`Each endpoint tool submits one job to fal's queue, where GPU work can take minutes, waits up to wait_seconds and returns the job as it stands (status queued, running, completed, failed or cancelled).
-Media inputs take https URLs, data URIs, or local files inside the folders the user allowed. Every job costs money on the user's fal account: submit only what the user asked for, and never resubmit a job whose submit outcome was reported unknown.
+Media inputs take ` + mediaAccepted + `. Every job costs money on the user's fal account: submit only what the user asked for, and never resubmit a job whose submit outcome was reported unknown.
 Endpoint tools:
 `)
 		b.WriteString(strings.Join(endpoints, "\n"))
