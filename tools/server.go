@@ -64,7 +64,8 @@ type Options struct {
 	Output         *localfile.OutputDir
 	DownloadAlways bool
 	// Tools, if set, exposes only these tools: tool names or endpoint ids
-	// (an endpoint id names its tool). The job tools are always kept.
+	// (an endpoint id names its tool). The job tools and upload_file are
+	// always kept.
 	Tools []string
 	// ReadOnly exposes only the tools that spend nothing: job_status,
 	// job_result and job_list.
@@ -177,7 +178,7 @@ func selectTools(all []server.ServerTool, names []string, readOnly bool) ([]serv
 		name := t.Tool.Name
 		switch {
 		case readOnly && !readOnlyTools[name]:
-		case len(want) > 0 && !want[name] && !strings.HasPrefix(name, "job_"):
+		case len(want) > 0 && !want[name] && !strings.HasPrefix(name, "job_") && name != "upload_file":
 		default:
 			out = append(out, t)
 		}
