@@ -15,6 +15,7 @@ import (
 
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue/faltest"
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+	"github.com/fal-video-mcp/fal-video-mcp/schemas/schemastest"
 	"github.com/fal-video-mcp/fal-video-mcp/tools"
 	"github.com/mark3labs/mcp-go/mcp"
 )
@@ -166,4 +167,51 @@ func textOf(res *mcp.CallToolResult) string {
 		}
 	}
 	return s
+}
+
+// TestThrowawayEndpointDryRun: an endpoint added as one struct pair plus
+// one catalog row (schemastest.Mirror, in a process of its own) is served
+// by the command in dry-run mode with no other edit: listed, validated,
+// and answered with real media of its output's kinds.
+func TestThrowawayEndpointDryRun(t *testing.T) {
+	if !schemastest.InOwnProcess(t) {
+		return
+	}
+	row := schemastest.Mirror
+	schemastest.AddToCatalog(t, row)
+	p := runPiped(t, mcp.ProtocolVersion20260728, nil, map[string]string{"FAL_VIDEO_MCP_DRY_RUN": "1", "FAL_VIDEO_MCP_STATE_DIR": t.TempDir()})
+	defer p.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	list, err := p.client.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := false
+	for _, tool := range list.Tools {
+		listed = listed || tool.Name == row.Tool
+	}
+	if !listed || len(list.Tools) != len(schemas.Catalog)+5 {
+		t.Fatalf("%s listed: %v, %d tools", row.Tool, listed, len(list.Tools))
+	}
+	res, _, err := callTool(ctx, p.client, row.Tool, map[string]any{"video_url": "https://v3.fal.media/x.mp4", "mode": "overlay"}, nil)
+	if err != nil || !res.IsError || !strings.Contains(textOf(res), "overlay_image_url") {
+		t.Errorf("an invalid call = %s %v", textOf(res), err)
+	}
+	var args map[string]any
+	if err := json.Unmarshal(schemas.ExampleInput(row.Tool), &args); err != nil {
+		t.Fatal(err)
+	}
+	args["wait_seconds"] = 30
+	res, job, err := callTool(ctx, p.client, row.Tool, args, nil)
+	if err != nil || res.IsError || job.Status != tools.StatusCompleted || !job.DryRun || len(job.Files) != 2 {
+		t.Fatalf("dry-run job = %+v %v %s", job, err, textOf(res))
+	}
+	for _, f := range job.Files {
+		checkDownload(ctx, t, row.Tool, f)
+	}
+	files := fileObjects(t, job.Result)
+	if files["video"].ContentType != "video/mp4" || files["thumbnail"].ContentType != "image/png" {
+		t.Errorf("output files %+v, want an mp4 video and a png thumbnail", files)
+	}
 }
