@@ -2,6 +2,7 @@ package tools_test
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -179,4 +180,29 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestMediaRefusedBeforeAnyUpload: a call whose media values include a bad
+// one is refused before its good local file is uploaded, and a relative
+// path gets the words upload_file uses for it.
+func TestMediaRefusedBeforeAnyUpload(t *testing.T) {
+	dir := t.TempDir()
+	clip := writeFile(t, filepath.Join(dir, "clip.mp4"), "\x00\x00\x00\x18ftypisom the clip")
+	h := newHarness(t, mcp.ProtocolVersion20260728, allowing(t, dir))
+	ctx := ctxT(t)
+	res := h.call(t, ctx, "wan_vace_video", map[string]any{"prompt": "x", "video_url": clip, "mask_image_url": "https://",
+		"ref_image_urls": []any{"refs/a.png"}})
+	msg := text(res)
+	if !res.IsError || !strings.Contains(msg, "mask_image_url") || !strings.Contains(msg, "ref_image_urls[0]") {
+		t.Errorf("want both bad values named: %s", msg)
+	}
+	if n := len(h.emu.Requests()); n != 0 {
+		t.Errorf("%d requests reached fal (the good file was uploaded before the refusal): %+v", n, h.emu.Requests())
+	}
+	const words = "local paths must be absolute"
+	media := h.call(t, ctx, "upscale_video", map[string]any{"video_url": "media/clip.mp4"})
+	upload := h.call(t, ctx, "upload_file", map[string]any{"path": "media/clip.mp4"})
+	if !media.IsError || !upload.IsError || !strings.Contains(text(media), words) || !strings.Contains(text(upload), words) {
+		t.Errorf("a relative path: media field says %q, upload_file says %q; want both to say %q", text(media), text(upload), words)
+	}
 }
