@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+	"github.com/fal-video-mcp/fal-video-mcp/tools"
+	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -204,5 +207,55 @@ func TestMediaRefusedBeforeAnyUpload(t *testing.T) {
 	upload := h.call(t, ctx, "upload_file", map[string]any{"path": "media/clip.mp4"})
 	if !media.IsError || !upload.IsError || !strings.Contains(text(media), words) || !strings.Contains(text(upload), words) {
 		t.Errorf("a relative path: media field says %q, upload_file says %q; want both to say %q", text(media), text(upload), words)
+	}
+}
+
+// TestMediaTextsAgree: what the error for a bad media value says is
+// allowed is said, word for word, in the instructions every client gets;
+// no text promises https only, since http is accepted too.
+func TestMediaTextsAgree(t *testing.T) {
+	fal, _ := falqueue.New(falqueue.Config{Key: testKey, QueueURL: "http://127.0.0.1:9"}) // never reached: refusals only
+	srv, err := tools.NewServer(tools.Options{Fal: fal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := client.NewInProcessClient(srv)
+	defer c.Close()
+	ctx := ctxT(t)
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.ProtocolVersion20260728
+	ires, err := c.Initialize(ctx, init)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := mcp.CallToolRequest{}
+	req.Params.Name, req.Params.Arguments = "upscale_video", map[string]any{"video_url": "https://"}
+	res, err := c.CallTool(ctx, req)
+	if err != nil || !res.IsError {
+		t.Fatalf("https:// = %v %v", res, err)
+	}
+	_, allowed, ok := strings.Cut(strings.SplitN(text(res), "\n", 3)[1], "allowed: ")
+	if !ok || !strings.Contains(allowed, "http(s) URL") {
+		t.Fatalf("the error does not say what is allowed: %s", text(res))
+	}
+	if !strings.Contains(ires.Instructions, allowed) {
+		t.Errorf("the instructions do not say what the check allows (%q):\n%s", allowed, ires.Instructions)
+	}
+	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{ires.Instructions}
+	for _, tool := range list.Tools {
+		b, _ := json.Marshal(tool)
+		texts = append(texts, string(b))
+	}
+	for _, s := range texts {
+		if strings.Contains(s, "an https URL") || strings.Contains(s, "take https URLs") {
+			t.Errorf("a text promises https only, but http is accepted: %.200s", s)
+		}
 	}
 }
