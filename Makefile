@@ -4,7 +4,7 @@ BIN     ?= bin/fal-video-mcp
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help build run test fmt-check vet tidy-check fuzz bench clean
+.PHONY: help build run install test fmt-check vet tidy-check fuzz bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -12,11 +12,22 @@ help: ## list the targets
 build: ## build the server into bin/
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 
-run: build ## run the server over stdio; without FAL_KEY it runs in dry-run mode
+run: build ## run the server here over stdio (to try it by hand; MCP clients start the binary themselves)
+	@echo "fal-video-mcp is an MCP server over stdio: an MCP client (Claude Desktop, Claude Code, VS Code, Cursor)" >&2
+	@echo "starts it itself and speaks JSON-RPC on its stdin/stdout; there is nothing to type here." >&2
+	@echo "To connect a client, run 'make install' and give the client the absolute path it prints (see README.md)." >&2
+	@echo "Stop this one with Ctrl-D (end of input) or Ctrl-C." >&2
 	@if [ -z "$$FAL_KEY$$FAL_KEY_ID" ]; then \
 		echo "FAL_KEY is not set: running in dry-run mode (an offline fal emulator; nothing is billed)" >&2; \
-		./$(BIN) --dry-run $(ARGS); \
-	else ./$(BIN) $(ARGS); fi
+		$(BIN) --dry-run $(ARGS); \
+	else $(BIN) $(ARGS); fi
+
+install: ## install the binary into $(go env GOBIN), else the first $(go env GOPATH)/bin, and print its absolute path
+	@dir=$$($(GO) env GOBIN); if [ -z "$$dir" ]; then gopath=$$($(GO) env GOPATH); dir=$${gopath%%:*}/bin; fi; \
+	mkdir -p "$$dir" && dir=$$(cd "$$dir" && pwd -P) && \
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o "$$dir/fal-video-mcp" . && \
+	echo "installed $$dir/fal-video-mcp" && \
+	echo "Use this absolute path as the \"command\" in your MCP client's configuration: GUI clients do not search your shell's PATH."
 
 test: fmt-check vet tidy-check ## gofmt, go vet, go mod tidy checks, and every test with the race detector
 	$(GO) test -race -count=1 ./...

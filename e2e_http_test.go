@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fal-video-mcp/fal-video-mcp/schemas"
 	"github.com/fal-video-mcp/fal-video-mcp/tools"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
@@ -80,8 +81,9 @@ func runDryJob(t *testing.T, c *client.Client, version string) {
 		t.Fatal(err)
 	}
 	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
-	if err != nil || len(list.Tools) != 15 {
-		t.Fatalf("tools/list = %v, %v", list, err)
+	// Every catalog endpoint, the four job tools and upload_file.
+	if want := len(schemas.Catalog) + 5; err != nil || len(list.Tools) != want {
+		t.Fatalf("tools/list = %v, %v; want %d tools", list, err, want)
 	}
 	res, job, err := callTool(ctx, c, "upscale_video", map[string]any{"video_url": "https://x/in.mp4", "wait_seconds": 20}, nil)
 	if err != nil || res.IsError || job.Status != tools.StatusCompleted || !job.DryRun {

@@ -90,7 +90,7 @@ func TestAbruptStopMidWait(t *testing.T) {
 		}
 	})
 	go func() {
-		_, _, _ = callTool(ctx, first.client, "wan_vace_video", map[string]any{"prompt": "a fox", "wait_seconds": 50}, nil)
+		_, _, _ = callTool(ctx, first.client, "wan_vace_video", map[string]any{"prompt": "a fox", "video_url": "https://x/fox.mp4", "wait_seconds": 50}, nil)
 	}()
 	select { // the call is following the job
 	case <-waiting:

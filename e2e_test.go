@@ -44,11 +44,12 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-// stdioClient starts the built binary in dry-run mode and initializes an
-// mcp-go client over its stdio in the given protocol era.
-func stdioClient(t *testing.T, version string) (*client.Client, chan mcp.JSONRPCNotification) {
+// stdioClient starts the built binary in dry-run mode (with extra
+// environment variables, if any) and initializes an mcp-go client over its
+// stdio in the given protocol era.
+func stdioClient(t *testing.T, version string, extraEnv ...string) (*client.Client, chan mcp.JSONRPCNotification) {
 	t.Helper()
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "FAL_VIDEO_MCP_DRY_RUN=1", "FAL_VIDEO_MCP_LOG_LEVEL=debug"}
+	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "FAL_VIDEO_MCP_DRY_RUN=1", "FAL_VIDEO_MCP_LOG_LEVEL=debug"}, extraEnv...)
 	c, err := client.NewStdioMCPClient(binary(t), env)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,8 @@ import (
 )
 
 // TestExamples: every client configuration under examples/ is valid JSON,
-// runs fal-video-mcp, and names only real flags and environment variables.
+// runs fal-video-mcp by its absolute install path, and names only real
+// flags and environment variables.
 func TestExamples(t *testing.T) {
 	var help strings.Builder
 	_, _ = parseFlags([]string{"--help"}, func(string) string { return "" }, &help)
@@ -36,8 +37,16 @@ func TestExamples(t *testing.T) {
 			t.Errorf("%s is not valid JSON: %v", p, err)
 			continue
 		}
-		if !strings.Contains(string(b), `"fal-video-mcp"`) {
+		// The binary is named by the absolute path make install prints:
+		// GUI clients do not search the shell's PATH.
+		commands := regexp.MustCompile(`"([^" ]*fal-video-mcp)"`).FindAllStringSubmatch(string(b), -1)
+		if len(commands) == 0 {
 			t.Errorf("%s does not run fal-video-mcp", p)
+		}
+		for _, m := range commands {
+			if !filepath.IsAbs(m[1]) || filepath.Base(m[1]) != "fal-video-mcp" || !strings.Contains(m[1], "/go/bin/") {
+				t.Errorf("%s runs %q; want the absolute path make install prints, like /home/you/go/bin/fal-video-mcp", p, m[1])
+			}
 		}
 		for _, m := range regexp.MustCompile(`"--([a-z-]+)"`).FindAllStringSubmatch(string(b), -1) {
 			if !flags[m[1]] {

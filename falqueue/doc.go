@@ -8,7 +8,8 @@
 // Cancel it. Upload puts a file on fal's CDN (multipart above 90 MiB) so that
 // it can be passed to a model as a URL.
 //
-// The client follows the protocol notes of the project (shared/fal-protocol.md):
+// The client follows fal's protocol as written down in PROTOCOL.md, beside this
+// file; the §N.M references in comments point at its sections:
 //
 //   - Status, result and cancel go to the URLs fal returned at submit; a handle
 //     rebuilt from a bare request id uses owner/alias URLs (the endpoint's

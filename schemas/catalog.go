@@ -1,6 +1,9 @@
 package schemas
 
-import "reflect"
+import (
+	"io/fs"
+	"reflect"
+)
 
 // Endpoint is one row of the catalog: a fal endpoint and the MCP tool that
 // serves it.
@@ -15,6 +18,11 @@ type Endpoint struct {
 	Purpose string
 	Input   reflect.Type // input struct, e.g. reflect.TypeFor[WanVACEInput]()
 	Output  reflect.Type // output struct, e.g. reflect.TypeFor[WanVACEOutput]()
+	// Examples, if set, holds the row's example files (<tool>.input.json,
+	// <tool>.output.json) in place of the examples/ folder beside the
+	// schemas. Catalog rows leave it nil; a test's throwaway endpoint
+	// brings its own.
+	Examples fs.FS
 }
 
 // NewInput returns a pointer to a new zero value of the endpoint's input
@@ -45,7 +53,8 @@ var Catalog = []Endpoint{
 		Title: "Wan VACE 14B: controlled video-to-video",
 		Purpose: "Generates a video from a prompt controlled by a source video, masks and reference images with Wan VACE 14B. " +
 			"task picks the control: depth or pose (follow the motion of video_url), inpainting (repaint the masked " +
-			"region: needs video_url plus mask_video_url or mask_image_url), outpainting, or reframe. prompt is required; " +
+			"region: also needs mask_video_url or mask_image_url), outpainting, or reframe. prompt and video_url are " +
+			"needed by every task; " +
 			"num_frames is 81 to 241 unless match_input_num_frames copies the input video's length; ref_image_urls " +
 			"supply reference images; resolution (480p, 580p, 720p) and num_frames drive cost and time.",
 		Input:  reflect.TypeFor[WanVACEInput](),

@@ -16,20 +16,20 @@ func TestCheckRules(t *testing.T) {
 		input      any
 		wantFields []string // nil: Check passes
 	}{
-		// Wan VACE: inpainting needs a video and a mask.
+		// Wan VACE: every task needs a video; inpainting also a mask.
 		{"wan inpainting with video and mask video", WanVACEInput{Prompt: "p", Task: ptr("inpainting"), VideoURL: ptr("v"), MaskVideoURL: ptr("m")}, nil},
 		{"wan inpainting with video and mask image", WanVACEInput{Prompt: "p", Task: ptr("inpainting"), VideoURL: ptr("v"), MaskImageURL: ptr("m")}, nil},
 		{"wan inpainting without anything", WanVACEInput{Prompt: "p", Task: ptr("inpainting")}, []string{"video_url", "mask_video_url"}},
 		{"wan inpainting with empty video", WanVACEInput{Prompt: "p", Task: ptr("inpainting"), VideoURL: ptr(""), MaskVideoURL: ptr("m")}, []string{"video_url"}},
 		{"wan inpainting without mask", WanVACEInput{Prompt: "p", Task: ptr("inpainting"), VideoURL: ptr("v")}, []string{"mask_video_url"}},
 		{"wan inpainting with empty masks", WanVACEInput{Prompt: "p", Task: ptr("inpainting"), VideoURL: ptr("v"), MaskVideoURL: ptr(""), MaskImageURL: ptr("")}, []string{"mask_video_url"}},
-		{"wan depth without video (the seed's example)", WanVACEInput{Prompt: "p", Task: ptr("depth"), VideoURL: ptr("")}, nil},
-		{"wan default task without mask", WanVACEInput{Prompt: "p", VideoURL: ptr("v")}, nil},
-		// Wan VACE: matching the input video needs an input video.
-		{"wan match frames with video", WanVACEInput{Prompt: "p", VideoURL: ptr("v"), MatchInputNumFrames: ptr(true), MatchInputFramesPerSecond: ptr(true)}, nil},
-		{"wan match frames off without video", WanVACEInput{Prompt: "p", MatchInputNumFrames: ptr(false), MatchInputFramesPerSecond: ptr(false)}, nil},
-		{"wan match num frames without video", WanVACEInput{Prompt: "p", MatchInputNumFrames: ptr(true)}, []string{"match_input_num_frames"}},
-		{"wan match fps without video", WanVACEInput{Prompt: "p", VideoURL: ptr(""), MatchInputFramesPerSecond: ptr(true)}, []string{"match_input_frames_per_second"}},
+		{"wan default task with video", WanVACEInput{Prompt: "p", VideoURL: ptr("v")}, nil},
+		{"wan default task without video", WanVACEInput{Prompt: "p"}, []string{"video_url"}},
+		{"wan depth with empty video (the seed's example)", WanVACEInput{Prompt: "p", Task: ptr("depth"), VideoURL: ptr("")}, []string{"video_url"}},
+		{"wan pose without video", WanVACEInput{Prompt: "p", Task: ptr("pose")}, []string{"video_url"}},
+		{"wan outpainting without video", WanVACEInput{Prompt: "p", Task: ptr("outpainting")}, []string{"video_url"}},
+		{"wan reframe without video", WanVACEInput{Prompt: "p", Task: ptr("reframe"), MatchInputNumFrames: ptr(true)}, []string{"video_url"}},
+		{"wan reframe with video", WanVACEInput{Prompt: "p", Task: ptr("reframe"), VideoURL: ptr("v"), MatchInputNumFrames: ptr(true), MatchInputFramesPerSecond: ptr(true)}, nil},
 
 		// Pixverse lipsync: audio_url or text.
 		{"lipsync with audio", PixverseLipsyncInput{VideoURL: "v", AudioURL: ptr("a")}, nil},
@@ -92,16 +92,38 @@ func pointerTo(v any) any {
 	return p.Interface()
 }
 
-func TestEveryCheckerIsCatalogued(t *testing.T) {
-	checkers := map[string]bool{}
+// TestCheckersHaveValueReceivers: an input type with cross-field rules has
+// them on its value, so Check finds them on the struct and on the pointer
+// json.Unmarshal fills.
+func TestCheckersHaveValueReceivers(t *testing.T) {
+	checker := reflect.TypeFor[Checker]()
+	found := 0
 	for _, e := range Catalog {
-		if _, ok := e.NewInput().(Checker); ok {
-			checkers[e.Tool] = true
+		if reflect.PointerTo(e.Input).Implements(checker) {
+			found++
+			if !e.Input.Implements(checker) {
+				t.Errorf("%s: Check has a pointer receiver; Check(%s{}) would skip it", e.Tool, e.Input.Name())
+			}
 		}
 	}
-	want := map[string]bool{"wan_vace_video": true, "ltx_multiconditioning_video": true, "pixverse_lipsync": true}
-	if !reflect.DeepEqual(checkers, want) {
-		t.Errorf("input types with Check: %v, want %v", checkers, want)
+	if found == 0 {
+		t.Error("no input type has cross-field rules; the seed states some")
+	}
+}
+
+// TestWanTasksAreTheEnum: every task the schema advertises says what it
+// does with video_url, and no rule names a task the schema lacks.
+func TestWanTasksAreTheEnum(t *testing.T) {
+	e, _ := Lookup("wan_vace_video")
+	in, _ := reflectedSchemas(t, e)
+	enum := in["properties"].(map[string]any)["task"].(map[string]any)["enum"].([]any)
+	if len(enum) != len(wanTaskVideo) {
+		t.Errorf("task enum %v, rules for %v", enum, wanTaskVideo)
+	}
+	for _, task := range enum {
+		if _, ok := wanTaskVideo[task.(string)]; !ok {
+			t.Errorf("task %v has no video_url rule", task)
+		}
 	}
 }
 

@@ -21,8 +21,27 @@
 //   - Defaults, enums and ranges are struct tags; commas inside a default value
 //     are escaped as `\\,` (invopop's tag syntax).
 //
-// Adding an endpoint is one struct pair (one file per endpoint family) plus one
-// row in Catalog; nothing else changes.
+// Adding an endpoint:
+//
+//  1. Write its input and output structs in the file of its family (a new
+//     file for a new family), following the conventions above; mark media
+//     fields fal:"media" (they then take local files too); give the input
+//     a Check method if the seed states rules across fields.
+//  2. Add its row to Catalog: endpoint id, tool name, title, purpose and
+//     the two types.
+//  3. Put its example input and output beside the schemas, as
+//     examples/<tool>.input.json and examples/<tool>.output.json (the
+//     seed's, from the "5. Schema" section). A row without them stops the
+//     program at start-up with a message naming the missing file.
+//  4. Regenerate the tool snapshots (UPDATE_SNAPSHOTS=1 go test ./tools),
+//     the README's tool table (go test -run TestReadmeToolTable
+//     -update-readme .), and review the diffs.
+//
+// Nothing else changes: the tools layer registers, describes, validates,
+// runs and shapes the new tool from its row; dry-run serves its example
+// output with real media; the tests derive their tables and counts from
+// Catalog. schemastest.Mirror is a throwaway endpoint added this way in
+// tests to keep that true.
 //
 // schemas imports nothing of ours.
 package schemas

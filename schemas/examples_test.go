@@ -3,18 +3,23 @@ package schemas
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+	"testing/fstest"
 )
 
-// The seed's example input and output of every tool, copied verbatim from
-// the "5. Schema" sections, live in testdata/examples/<tool>.{input,output}.json.
-
-func readExample(t *testing.T, tool, kind string) []byte {
+// readExample reads a row's example input or output (examples/, beside
+// the schemas).
+func readExample(t *testing.T, e Endpoint, kind string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "examples", tool+"."+kind+".json"))
+	var b []byte
+	var err error
+	if kind == "input" {
+		b, err = e.ExampleInput()
+	} else {
+		b, err = e.ExampleOutput()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +63,7 @@ func compact(b []byte) string {
 func TestSeedExampleInputs(t *testing.T) {
 	for _, e := range Catalog {
 		t.Run(e.Tool, func(t *testing.T) {
-			data := readExample(t, e.Tool, "input")
+			data := readExample(t, e, "input")
 			in := e.NewInput()
 			if err := decodeStrict(data, in); err != nil {
 				t.Fatalf("seed example does not decode into %s: %v", e.Input.Name(), err)
@@ -83,7 +88,7 @@ func TestSeedExampleInputs(t *testing.T) {
 func TestSeedExampleOutputs(t *testing.T) {
 	for _, e := range Catalog {
 		t.Run(e.Tool, func(t *testing.T) {
-			data := readExample(t, e.Tool, "output")
+			data := readExample(t, e, "output")
 			out := e.NewOutput()
 			if err := decodeStrict(data, out); err != nil {
 				t.Fatalf("seed example does not decode into %s: %v", e.Output.Name(), err)
@@ -122,5 +127,38 @@ func TestUnsetFieldsAreNotSent(t *testing.T) {
 			}
 			assertRoundTrip(t, []byte(tc.args), in)
 		})
+	}
+}
+
+// TestCheckCatalog: the catalog passes; a row without an example, with a
+// malformed one, or doubling a tool name is refused with a message that
+// says what to add or fix.
+func TestCheckCatalog(t *testing.T) {
+	if err := CheckCatalog(Catalog); err != nil {
+		t.Fatal(err)
+	}
+	row := func(files fstest.MapFS) Endpoint {
+		e := Catalog[0]
+		e.ID, e.Tool, e.Examples = "fal-ai/throwaway", "throwaway_video", files
+		return e
+	}
+	in := &fstest.MapFile{Data: []byte(`{"video_url":"https://x/a.mp4"}`)}
+	tests := []struct {
+		name string
+		rows []Endpoint
+		want string
+	}{
+		{"no output", []Endpoint{row(fstest.MapFS{"throwaway_video.input.json": in})},
+			"throwaway_video has no example output: add schemas/examples/throwaway_video.output.json"},
+		{"no input", []Endpoint{row(fstest.MapFS{})}, "throwaway_video has no example input"},
+		{"not an object", []Endpoint{row(fstest.MapFS{"throwaway_video.input.json": in,
+			"throwaway_video.output.json": {Data: []byte(`[]`)}})}, "throwaway_video.output.json is not a JSON object"},
+		{"tool twice", []Endpoint{Catalog[0], Catalog[0]}, "two catalog rows name the tool " + Catalog[0].Tool},
+	}
+	for _, tc := range tests {
+		err := CheckCatalog(tc.rows)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: CheckCatalog = %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }

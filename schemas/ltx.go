@@ -46,7 +46,7 @@ type LTXMulticonditioningInput struct {
 // LoRAWeight is one LoRA to load (seed "Other types"; required flag and the
 // scale range 0–4 per fal-endpoints.json).
 type LoRAWeight struct {
-	Path       string   `json:"path" jsonschema:"required" jsonschema_description:"URL or path to the LoRA weights."`
+	Path       string   `json:"path" jsonschema:"required,minLength=1" jsonschema_description:"URL or path to the LoRA weights."`
 	WeightName *string  `json:"weight_name,omitempty" jsonschema_description:"Name of the LoRA weight. Only used if path is a HuggingFace repository, and only required when the repository contains multiple LoRA weights."`
 	Scale      *float64 `json:"scale,omitempty" jsonschema:"minimum=0,maximum=4,default=1" jsonschema_description:"Scale of the LoRA weight. This is a multiplier applied to the LoRA weight when loading it."`
 }

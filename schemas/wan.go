@@ -1,5 +1,7 @@
 package schemas
 
+import "fmt"
+
 // WanVACEInput is the input of fal-ai/wan-vace-14b, the all-task endpoint of
 // Wan VACE 14B (depth, pose, inpainting, outpainting, reframe).
 //
@@ -17,7 +19,7 @@ type WanVACEInput struct {
 	// Default false per fal-endpoints.json (the seed states none).
 	MatchInputFramesPerSecond *bool   `json:"match_input_frames_per_second,omitempty" jsonschema:"default=false" jsonschema_description:"If true, the frames per second of the generated video will match the input video (video_url). If false, the frames per second will be determined by frames_per_second."`
 	FramesPerSecond           *int    `json:"frames_per_second,omitempty" jsonschema:"minimum=5,maximum=30,default=16" jsonschema_description:"Frames per second of the generated video. Must be between 5 to 30. Ignored if match_input_frames_per_second is true."`
-	Task                      *string `json:"task,omitempty" jsonschema:"enum=depth,enum=pose,enum=inpainting,enum=outpainting,enum=reframe,default=depth" jsonschema_description:"Task type for the model. inpainting needs video_url and a mask (mask_video_url or mask_image_url)."`
+	Task                      *string `json:"task,omitempty" jsonschema:"enum=depth,enum=pose,enum=inpainting,enum=outpainting,enum=reframe,default=depth" jsonschema_description:"Task type for the model. Every task needs video_url; inpainting also needs a mask (mask_video_url or mask_image_url)."`
 	Seed                      *int    `json:"seed,omitempty" jsonschema_description:"Random seed for reproducibility. If not set, a random seed is chosen."`
 	// Enum and default from the seed; fal's schema has auto, 240p, 360p, 480p,
 	// 580p, 720p with default auto.
@@ -27,9 +29,10 @@ type WanVACEInput struct {
 	NumInferenceSteps *int `json:"num_inference_steps,omitempty" jsonschema:"minimum=2,maximum=50,default=30" jsonschema_description:"Number of inference steps for sampling. Higher values give better quality but take longer."`
 	// Range 1–10 per fal-endpoints.json (the seed states none).
 	GuidanceScale *float64 `json:"guidance_scale,omitempty" jsonschema:"minimum=1,maximum=10,default=5" jsonschema_description:"Guidance scale for classifier-free guidance. Higher values encourage the model to generate images closely related to the text prompt."`
-	// Optional on this all-task endpoint per fal-endpoints.json.
-	VideoURL     *string  `json:"video_url,omitempty" fal:"media" jsonschema_description:"URL to the source video file. If provided, the model will use this video as a reference."`
-	MaskVideoURL *string  `json:"mask_video_url,omitempty" fal:"media" jsonschema_description:"URL to the source mask file. If provided, the model will use this mask as a reference."`
+	// Optional in fal's schema of this all-task endpoint, but every task
+	// needs it (see Check).
+	VideoURL     *string  `json:"video_url,omitempty" fal:"media" jsonschema_description:"URL to the source video file, used as the reference. Needed by every task (depth, pose, inpainting, outpainting, reframe)."`
+	MaskVideoURL *string  `json:"mask_video_url,omitempty" fal:"media" jsonschema_description:"URL to the source mask file. If provided, the model will use this mask as a reference. Inpainting needs this or mask_image_url."`
 	MaskImageURL *string  `json:"mask_image_url,omitempty" fal:"media" jsonschema_description:"URL to the guiding mask file. If provided, the model will use this mask as a reference to create masked video. If provided, mask_video_url will be ignored."`
 	RefImageURLs []string `json:"ref_image_urls,omitzero" fal:"media" jsonschema_description:"URLs to source reference images. If provided, the model will use these images as reference."`
 	// Default false per fal-endpoints.json (the seed states none; its example sends true).
@@ -43,35 +46,40 @@ type WanVACEInput struct {
 	Acceleration *string `json:"acceleration,omitempty" jsonschema:"enum=none,enum=regular,default=regular" jsonschema_description:"Acceleration to use for inference: none or regular. Accelerated inference will very slightly affect output but is significantly faster."`
 }
 
-// Check enforces the rules the seed states or clearly implies:
-//   - task inpainting needs video_url and a mask: mask_video_url, or
-//     mask_image_url (from which the seed says a masked video is made);
-//   - match_input_num_frames and match_input_frames_per_second take their
-//     values from the input video, so they need video_url.
+// wanTaskVideo says what each task does with video_url. The seed marks
+// video_url required for depth, pose, inpainting and outpainting and says
+// the reframe task reframes it; fal-endpoints.json: "required on
+// depth/pose/inpainting/outpainting/reframe". So every task needs it, the
+// default task (depth) too.
+var wanTaskVideo = map[string]string{
+	"depth":       "the video whose depth guides the motion",
+	"pose":        "the video whose poses guide the motion",
+	"inpainting":  "the video to inpaint",
+	"outpainting": "the video to extend beyond its frame",
+	"reframe":     "the video to reframe",
+}
+
+// Check enforces the rules the seed states:
+//   - every task needs video_url (see wanTaskVideo); task defaults to depth;
+//   - inpainting also needs a mask: mask_video_url, or mask_image_url (from
+//     which the seed says a masked video is made).
 //
-// The per-task endpoints (…/depth, …/pose, …) require video_url for every
-// task, but on this all-task endpoint fal marks it optional and the seed's own
-// example sends task depth with an empty video_url, so no such rule here.
+// fal marks video_url optional on this all-task endpoint and the seed's own
+// example sends task depth with an empty video_url, but the seed's per-task
+// schemas require it for every task; the stricter reading wins.
 func (in WanVACEInput) Check() error {
 	var errs []*FieldError
-	if in.Task != nil && *in.Task == "inpainting" {
-		const allowed = "inpainting needs video_url (the video to inpaint) and a mask: mask_video_url or mask_image_url"
-		if isBlank(in.VideoURL) {
-			errs = append(errs, &FieldError{Field: "video_url", Value: valueOf(in.VideoURL), Allowed: allowed})
-		}
-		if isBlank(in.MaskVideoURL) && isBlank(in.MaskImageURL) {
-			errs = append(errs, &FieldError{Field: "mask_video_url", Value: valueOf(in.MaskVideoURL), Allowed: allowed})
-		}
+	task := "depth"
+	if in.Task != nil {
+		task = *in.Task
 	}
-	if isBlank(in.VideoURL) {
-		if in.MatchInputNumFrames != nil && *in.MatchInputNumFrames {
-			errs = append(errs, &FieldError{Field: "match_input_num_frames", Value: true,
-				Allowed: "true only with video_url (the frame count is taken from the input video); without a video set num_frames instead"})
-		}
-		if in.MatchInputFramesPerSecond != nil && *in.MatchInputFramesPerSecond {
-			errs = append(errs, &FieldError{Field: "match_input_frames_per_second", Value: true,
-				Allowed: "true only with video_url (the frame rate is taken from the input video); without a video set frames_per_second instead"})
-		}
+	if what, ok := wanTaskVideo[task]; ok && isBlank(in.VideoURL) {
+		errs = append(errs, &FieldError{Field: "video_url", Value: valueOf(in.VideoURL),
+			Allowed: fmt.Sprintf("task %s needs video_url (%s); every task needs one", task, what)})
+	}
+	if task == "inpainting" && isBlank(in.MaskVideoURL) && isBlank(in.MaskImageURL) {
+		errs = append(errs, &FieldError{Field: "mask_video_url", Value: valueOf(in.MaskVideoURL),
+			Allowed: "inpainting needs a mask: mask_video_url or mask_image_url"})
 	}
 	return joinFieldErrors(errs)
 }

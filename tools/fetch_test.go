@@ -104,7 +104,7 @@ func TestOutputBeyondItsStruct(t *testing.T) {
 	output := h.emu.ServeOutputFiles([]byte(`{"video":{"url":"https://x/out.mp4","content_type":"video/mp4","width":1280,"fps":16},` +
 		`"frames_zip":{"url":"https://x/frames.zip"},"prompt":"a cat","seed":17454220438242315174,"timings":{"inference":1.5},"nsfw":null}`))
 	h.emu.SetScript("fal-ai/wan-vace-14b", faltest.Script{Output: output})
-	res := h.call(t, ctxT(t), "wan_vace_video", map[string]any{"prompt": "a cat", "wait_seconds": 10})
+	res := h.call(t, ctxT(t), "wan_vace_video", map[string]any{"prompt": "a cat", "video_url": "https://x/in.mp4", "wait_seconds": 10})
 	job := jobOf(t, res)
 	if res.IsError || job.Status != tools.StatusCompleted {
 		t.Fatalf("job = %+v: %s", job, text(res))

@@ -177,7 +177,7 @@ func TestLocalFileRefusals(t *testing.T) {
 			args map[string]any
 		}{
 			{"upscale_video", map[string]any{"video_url": p, "wait_seconds": 0}},
-			{"wan_vace_video", map[string]any{"prompt": "x", "ref_image_urls": []any{p}, "wait_seconds": 0}},
+			{"wan_vace_video", map[string]any{"prompt": "x", "video_url": "https://x/v.mp4", "ref_image_urls": []any{p}, "wait_seconds": 0}},
 			{"upload_file", map[string]any{"path": p}},
 		} {
 			res := h.call(t, ctx, call.tool, call.args)
@@ -257,7 +257,7 @@ func TestRefusalsRevealNothing(t *testing.T) {
 		{"upload_file", func(p string) map[string]any { return map[string]any{"path": p} }},
 		{"upscale_video", func(p string) map[string]any { return map[string]any{"video_url": p, "wait_seconds": 0} }},
 		{"wan_vace_video", func(p string) map[string]any {
-			return map[string]any{"prompt": "x", "ref_image_urls": []any{p}, "wait_seconds": 0}
+			return map[string]any{"prompt": "x", "video_url": "https://x/v.mp4", "ref_image_urls": []any{p}, "wait_seconds": 0}
 		}},
 	} {
 		t.Run(call.tool, func(t *testing.T) {

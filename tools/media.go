@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -120,71 +121,75 @@ func baseName(p string) string { return p[strings.LastIndex(p, "/")+1:] }
 
 // resolveMedia replaces every local file among args' media fields (paths
 // such as "video_url", "ref_image_urls[]", "images[].image_url") with the
-// URL of its upload. https URLs and data URIs pass through as they are.
+// URL of its upload; http(s) URLs and data URIs pass through as they are.
+// Every value is classified first: if any is not acceptable, nothing is
+// uploaded and the error lists them all.
 func (u *uploads) resolveMedia(ctx context.Context, args map[string]any, paths []string) error {
+	var problems []string
 	for _, p := range paths {
-		if err := u.resolvePath(ctx, args, strings.Split(p, "."), p); err != nil {
-			return err
-		}
+		eachMedia(args, strings.Split(p, "."), "", func(field, s string, _ func(string)) {
+			if _, problem := classifyMedia(s); problem != "" {
+				problems = append(problems, fmt.Sprintf("%s: got %s — %s; allowed: %s", field, display(s), problem, mediaAccepted))
+			}
+		})
 	}
-	return nil
+	if len(problems) > 0 {
+		return fmt.Errorf("invalid arguments:\n- %s", strings.Join(problems, "\n- "))
+	}
+	var err error
+	for _, p := range paths {
+		eachMedia(args, strings.Split(p, "."), "", func(field, s string, set func(string)) {
+			if local, _ := classifyMedia(s); !local || err != nil {
+				return
+			}
+			up, uerr := u.upload(ctx, s)
+			if uerr != nil {
+				err = fmt.Errorf("%s: %w", field, uerr)
+				return
+			}
+			set(up.URL)
+		})
+	}
+	return err
 }
 
-func (u *uploads) resolvePath(ctx context.Context, obj map[string]any, segs []string, field string) error {
+// eachMedia calls fn with every string at a media path (segments such as
+// "images[]", "image_url") below obj, the field's name as the validator
+// writes it ("images[0].image_url") and a function that replaces it.
+func eachMedia(obj map[string]any, segs []string, prefix string, fn func(field, s string, set func(string))) {
 	name, list := strings.CutSuffix(segs[0], "[]")
 	v, ok := obj[name]
 	if !ok || v == nil {
-		return nil
+		return
+	}
+	field := name
+	if prefix != "" {
+		field = prefix + "." + name
 	}
 	if len(segs) > 1 { // a list of objects, or an object
-		items, isList := v.([]any)
-		if !isList {
-			items = []any{v}
-		}
-		for _, it := range items {
-			if m, ok := it.(map[string]any); ok {
-				if err := u.resolvePath(ctx, m, segs[1:], field); err != nil {
-					return err
+		if items, isList := v.([]any); isList {
+			for i, it := range items {
+				if m, ok := it.(map[string]any); ok {
+					eachMedia(m, segs[1:], fmt.Sprintf("%s[%d]", field, i), fn)
 				}
 			}
+		} else if m, ok := v.(map[string]any); ok {
+			eachMedia(m, segs[1:], field, fn)
 		}
-		return nil
-	}
-	replace := func(s string) (string, error) {
-		if !localfile.IsLocal(s) {
-			if !remoteMedia(s) {
-				return "", fmt.Errorf("%s: got %s — allowed an https URL, a data URI, or an absolute local path or file:// URL inside the allowed folders",
-					strings.ReplaceAll(field, "[]", ""), display(s))
-			}
-			return s, nil
-		}
-		up, err := u.upload(ctx, s)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", strings.ReplaceAll(field, "[]", ""), err)
-		}
-		return up.URL, nil
+		return
 	}
 	if list {
 		items, _ := v.([]any)
 		for i, it := range items {
 			if s, ok := it.(string); ok {
-				r, err := replace(s)
-				if err != nil {
-					return err
-				}
-				items[i] = r
+				fn(fmt.Sprintf("%s[%d]", field, i), s, func(r string) { items[i] = r })
 			}
 		}
-		return nil
+		return
 	}
 	if s, ok := v.(string); ok {
-		r, err := replace(s)
-		if err != nil {
-			return err
-		}
-		obj[name] = r
+		fn(field, s, func(r string) { obj[name] = r })
 	}
-	return nil
 }
 
 // clientRoots are the folders the client shares as MCP roots, when it
@@ -233,10 +238,46 @@ func resolved(p string) string {
 	return p
 }
 
-// remoteMedia reports whether a media value goes to fal as it is: an
-// http(s) URL, a data URI, or empty (the seed's examples send "" for a
-// media input they do not use).
-func remoteMedia(s string) bool {
+// mediaAccepted is what a media field takes, in the words of every text
+// that says so (tool descriptions, instructions, error messages).
+const mediaAccepted = "an http(s) URL with a host, a data: URI, or an absolute local path or file:// URL inside the folders the user allowed"
+
+// classifyMedia tells how a media value reaches fal: as it is (an http or
+// https URL with a host, or a data: URI), or uploaded first (a local file);
+// problem says in words why it is neither.
+//
+// http:// is accepted as well as https://: fal's runners fetch any
+// publicly reachable URL (the seed asks only that it be publicly
+// accessible), and a dry run's outputs are served over http by the
+// emulator, so a rehearsed workflow passes them from step to step.
+func classifyMedia(s string) (local bool, problem string) {
 	lower := strings.ToLower(s)
-	return s == "" || strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "data:")
+	switch {
+	case s == "":
+		return false, "an empty string names no file"
+	case strings.TrimSpace(s) != s:
+		return false, "it starts or ends with white space"
+	case strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://"):
+		u, err := url.Parse(s)
+		if err != nil {
+			return false, "not a valid URL"
+		}
+		if u.Hostname() == "" {
+			return false, "the URL has no host"
+		}
+		return false, ""
+	case strings.HasPrefix(lower, "data:"):
+		if !strings.Contains(s, ",") {
+			return false, "a data URI carries its data after a comma (data:<type>;base64,<data>)"
+		}
+		return false, ""
+	case localfile.IsLocal(s):
+		return true, ""
+	case urlScheme.MatchString(s):
+		return false, fmt.Sprintf("the scheme %s: is not accepted", strings.ToLower(s[:strings.IndexByte(s, ':')]))
+	}
+	return false, "local paths must be absolute"
 }
+
+// urlScheme matches a value that starts with a URL scheme ("ftp:", "s3:").
+var urlScheme = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)

@@ -20,9 +20,11 @@ func TestToolSelection(t *testing.T) {
 		readOnly bool
 		want     string // sorted names
 	}{
-		{[]string{"upscale_video"}, false, jobs + " upscale_video"},
-		{[]string{"fal-ai/pixverse/extend/fast", "wan_vace_video"}, false, jobs + " pixverse_extend_video_fast wan_vace_video"},
+		// upload_file stays with the job tools: local files need it.
+		{[]string{"upscale_video"}, false, jobs + " upload_file upscale_video"},
+		{[]string{"fal-ai/pixverse/extend/fast", "wan_vace_video"}, false, jobs + " pixverse_extend_video_fast upload_file wan_vace_video"},
 		{[]string{"upload_file", " merge_audio_video "}, false, jobs + " merge_audio_video upload_file"},
+		{[]string{"job_list"}, false, jobs + " upload_file"},
 		{nil, true, "job_list job_result job_status"},
 		{[]string{"upscale_video"}, true, "job_list job_result job_status"},
 	}

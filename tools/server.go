@@ -71,7 +71,8 @@ type Options struct {
 	// DefaultMaxDownloadSize.
 	MaxDownloadSize int64
 	// Tools, if set, exposes only these tools: tool names or endpoint ids
-	// (an endpoint id names its tool). The job tools are always kept.
+	// (an endpoint id names its tool). The job tools and upload_file are
+	// always kept.
 	Tools []string
 	// ReadOnly exposes only the tools that spend nothing: job_status,
 	// job_result and job_list.
@@ -214,7 +215,7 @@ func selectTools(all []server.ServerTool, names []string, readOnly bool) ([]serv
 		name := t.Tool.Name
 		switch {
 		case readOnly && !readOnlyTools[name]:
-		case len(want) > 0 && !want[name] && !strings.HasPrefix(name, "job_"):
+		case len(want) > 0 && !want[name] && !strings.HasPrefix(name, "job_") && name != "upload_file":
 		default:
 			out = append(out, t)
 		}
@@ -239,7 +240,7 @@ func instructions(enabled []server.ServerTool) string {
 	}
 	if len(endpoints) > 0 {
 		b.WriteString(`Each endpoint tool submits one job to fal's queue, where GPU work can take minutes, waits up to wait_seconds and returns the job as it stands (status queued, running, completed, failed or cancelled).
-Media inputs take https URLs, data URIs, or local files inside the folders the user allowed. Every job costs money on the user's fal account: submit only what the user asked for, and never resubmit a job whose submit outcome was reported unknown.
+Media inputs take ` + mediaAccepted + `. Every job costs money on the user's fal account: submit only what the user asked for, and never resubmit a job whose submit outcome was reported unknown.
 Endpoint tools:
 `)
 		b.WriteString(strings.Join(endpoints, "\n"))

@@ -15,7 +15,7 @@ import (
 )
 
 // These tests speak plain HTTP to the emulator, checking it against the
-// protocol notes (shared/fal-protocol.md) without the falqueue client in
+// protocol notes (falqueue/PROTOCOL.md) without the falqueue client in
 // between.
 
 const key = "id:secret"

@@ -4,7 +4,7 @@
 // and backs the server's dry-run mode.
 //
 // It implements fal from the project's protocol notes
-// (shared/fal-protocol.md, §9 is its checklist) independently of the
+// (../PROTOCOL.md, §9 is its checklist) independently of the
 // falqueue client: it shares no code with it, so that it cannot agree with
 // the client's mistakes.
 //

@@ -396,42 +396,58 @@ func (s *Server) completeUpload(x *exchange, up *upload) {
 }
 
 // ServeOutputFiles returns a model output (JSON) whose every file object —
-// an object with a "url" — points at a small placeholder file the CDN
-// serves, named after its file_name (or the URL's last segment), as real
-// outputs point at fal's CDN. Output that is not JSON becomes {}.
+// an object with a "url" — points at a real file on the CDN, as real
+// outputs point at fal's CDN: a small playable sample of the kind the
+// object stands for (see mediaKind: a "video" field gets an MP4, an audio
+// field an MP3, an image a PNG, a zip a ZIP), with content_type,
+// file_size and file_name set to match the served bytes. A file object of
+// no known kind gets a short text file, described as such. Output that is
+// not JSON becomes {}.
 func (s *Server) ServeOutputFiles(output json.RawMessage) json.RawMessage {
 	var v any
 	if json.Unmarshal(output, &v) != nil {
 		return json.RawMessage(`{}`)
 	}
-	var walk func(any)
-	walk = func(v any) {
+	var walk func(field string, v any)
+	walk = func(field string, v any) {
 		switch v := v.(type) {
 		case map[string]any:
 			if u, ok := v["url"].(string); ok {
-				name, _ := v["file_name"].(string)
-				if name == "" {
-					name = path.Base(u)
-				}
-				if name == "" || name == "." || name == "/" {
-					name = "output.bin"
-				}
-				ct, _ := v["content_type"].(string)
-				if ct == "" {
-					ct = "application/octet-stream"
-				}
-				v["url"] = s.AddFile(name, ct, []byte("faltest placeholder for "+name+"\n"))
+				s.serveSample(field, u, v)
 			}
-			for _, x := range v {
-				walk(x)
+			for k, x := range v {
+				walk(k, x)
 			}
 		case []any:
 			for _, x := range v {
-				walk(x)
+				walk(field, x) // items of "images" are images
 			}
 		}
 	}
-	walk(v)
+	walk("", v)
 	out, _ := json.Marshal(v)
 	return out
+}
+
+// serveSample puts the sample for one file object on the CDN and points
+// the object at it.
+func (s *Server) serveSample(field, u string, file map[string]any) {
+	name, _ := file["file_name"].(string)
+	if name == "" {
+		name = path.Base(u)
+	}
+	if name == "" || name == "." || name == "/" {
+		name = "output"
+	}
+	ct, _ := file["content_type"].(string)
+	stem := strings.TrimSuffix(name, path.Ext(name))
+	sample, ok := samples[mediaKind(field, ct, name)]
+	if !ok {
+		sample = Sample{Ext: ".txt", ContentType: "text/plain; charset=utf-8", Data: []byte("faltest: no sample media for " + name + "\n")}
+	}
+	name = stem + sample.Ext
+	file["url"] = s.AddFile(name, sample.ContentType, sample.Data)
+	file["content_type"] = sample.ContentType
+	file["file_name"] = name
+	file["file_size"] = len(sample.Data)
 }
