@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fal-video-mcp/fal-video-mcp/schemas"
 	"github.com/fal-video-mcp/fal-video-mcp/tools"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
@@ -80,7 +81,7 @@ func runDryJob(t *testing.T, c *client.Client, version string) {
 		t.Fatal(err)
 	}
 	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
-	if err != nil || len(list.Tools) != 15 {
+	if err != nil || len(list.Tools) != len(schemas.Catalog)+6 { // + 4 job tools, upload_file, probe_media
 		t.Fatalf("tools/list = %v, %v", list, err)
 	}
 	res, job, err := callTool(ctx, c, "upscale_video", map[string]any{"video_url": "https://x/in.mp4", "wait_seconds": 20}, nil)

@@ -23,7 +23,8 @@ func TestToolSelection(t *testing.T) {
 		{[]string{"upscale_video"}, false, jobs + " upscale_video"},
 		{[]string{"fal-ai/pixverse/extend/fast", "wan_vace_video"}, false, jobs + " pixverse_extend_video_fast wan_vace_video"},
 		{[]string{"upload_file", " merge_audio_video "}, false, jobs + " merge_audio_video upload_file"},
-		{nil, true, "job_list job_result job_status"},
+		{[]string{"probe_media"}, false, jobs + " probe_media"},
+		{nil, true, "job_list job_result job_status probe_media"},
 		{[]string{"upscale_video"}, true, "job_list job_result job_status"},
 	}
 	for _, tt := range tests {

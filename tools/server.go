@@ -67,7 +67,7 @@ type Options struct {
 	// (an endpoint id names its tool). The job tools are always kept.
 	Tools []string
 	// ReadOnly exposes only the tools that spend nothing: job_status,
-	// job_result and job_list.
+	// job_result, job_list and probe_media.
 	ReadOnly bool
 	// Background, if set, counts the followers' goroutine: wait on it
 	// after Context ends and before closing the Ledger.
@@ -117,7 +117,11 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	all = append(append(all, jobTools...), upload)
+	probe, err := s.probeTool()
+	if err != nil {
+		return nil, err
+	}
+	all = append(append(all, jobTools...), upload, probe)
 	enabled, err := selectTools(all, opts.Tools, opts.ReadOnly)
 	if err != nil {
 		return nil, err
@@ -145,7 +149,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 }
 
 // readOnlyTools spend nothing and change nothing on fal.
-var readOnlyTools = map[string]bool{"job_status": true, "job_result": true, "job_list": true}
+var readOnlyTools = map[string]bool{"job_status": true, "job_result": true, "job_list": true, "probe_media": true}
 
 // selectTools applies --tools and --read-only. An unknown name is an
 // error that lists the valid ones.
@@ -217,5 +221,8 @@ Endpoint tools:
 		}
 	}
 	fmt.Fprintf(&b, "Job tools: %s. Follow an unfinished job with job_status (its wait_seconds waits for the end) and fetch the output with job_result, passing the request_id.", strings.Join(jobs, ", "))
+	if has["probe_media"] {
+		b.WriteString("\nprobe_media tells a video's duration, frame rate and frame count: probe an input before choosing frame numbers or frame rates.")
+	}
 	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/fal-video-mcp/fal-video-mcp/schemas"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -67,15 +68,16 @@ func TestAnnotations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Tools) != 15 {
-		t.Errorf("%d tools, want 10 endpoint tools, 4 job tools and upload_file", len(res.Tools))
-	}
 	want := map[string][4]bool{ // read-only, destructive, idempotent, open-world
 		"job_status":  {true, false, true, true},
 		"job_result":  {true, false, true, true},
 		"job_list":    {true, false, true, true},
 		"job_cancel":  {false, true, true, true},
 		"upload_file": {false, false, true, true},
+		"probe_media": {true, false, true, true},
+	}
+	if n := len(schemas.Catalog) + len(want); len(res.Tools) != n {
+		t.Errorf("%d tools, want %d: one per catalog endpoint and %d others", len(res.Tools), n, len(want))
 	}
 	for _, tool := range res.Tools {
 		a := tool.Annotations
