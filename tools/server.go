@@ -69,6 +69,9 @@ type Options struct {
 	// ReadOnly exposes only the tools that spend nothing: job_status,
 	// job_result, job_list and probe_media.
 	ReadOnly bool
+	// MediaOrigins are origins besides fal's media hosts that the player
+	// view may load media from (the emulator's CDN in dry-run).
+	MediaOrigins []string
 	// Background, if set, counts the followers' goroutine: wait on it
 	// after Context ends and before closing the Ledger.
 	Background *sync.WaitGroup
@@ -126,14 +129,15 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	mcp := server.NewMCPServer(Name, opts.Version,
+	mcp := server.NewMCPServer(Name, opts.Version, append([]server.ServerOption{
 		server.WithInstructions(instructions(enabled)),
 		server.WithToolCapabilities(true),
 		server.WithLogging(),
 		server.WithRecovery(),
 		server.WithLogger(opts.Logger), // one line per request and per tool call
-	)
+	}, s.appOptions()...)...)
 	mcp.AddTools(enabled...)
+	s.addApp(mcp)
 	if opts.Ledger != nil && opts.Context != nil {
 		if opts.Background != nil {
 			opts.Background.Add(1)
