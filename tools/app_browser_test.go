@@ -90,6 +90,7 @@ window.addEventListener("message", ev => {
   } else if (m.method === "ui/notifications/size-changed") {
     frame.style.height = m.params.height + "px";
   } else if (m.method === "tools/call") { // proxied to the server, as a host does
+    snap(); // what the view shows as it asks
     fetch("/call", {method: "POST", body: JSON.stringify(m.params)}).then(r => r.json())
       .then(res => post({id: m.id, result: res}), err => post({id: m.id, error: {code: -32603, message: String(err)}}));
   } else if (m.id !== undefined) {
@@ -97,13 +98,14 @@ window.addEventListener("message", ev => {
   }
 });
 const texts = [];
-setInterval(() => {
+function snap() {
   const d = frame.contentDocument;
   document.getElementById("view-dom").textContent = d && d.body ? d.body.innerHTML : "";
   document.getElementById("seen").textContent = seen.join(" ");
   const t = d && d.body ? d.body.innerText.replace(/\s+/g, " ") : "";
   if (t && texts[texts.length - 1] !== t) { texts.push(t); document.getElementById("texts").textContent = texts.join("\n"); }
-}, 50);
+}
+setInterval(snap, 50);
 </script></body></html>`
 
 // hostRun is what one page load of the host showed and logged.
