@@ -43,6 +43,7 @@ tidy-check: ## fail if go.mod/go.sum are not tidy
 
 fuzz: ## run the fuzz targets for a short while each
 	$(GO) test ./falqueue -run '^$$' -fuzz FuzzParseEndpointID -fuzztime 30s
+	$(GO) test ./tools/mediaprobe -run '^$$' -fuzz FuzzReadBMFF -fuzztime 30s
 
 clean: ## remove build output
 	rm -rf bin

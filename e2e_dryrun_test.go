@@ -191,7 +191,7 @@ func TestThrowawayEndpointDryRun(t *testing.T) {
 	for _, tool := range list.Tools {
 		listed = listed || tool.Name == row.Tool
 	}
-	if !listed || len(list.Tools) != len(schemas.Catalog)+5 {
+	if !listed || len(list.Tools) != len(schemas.Catalog)+6 { // + 4 job tools, upload_file, probe_media
 		t.Fatalf("%s listed: %v, %d tools", row.Tool, listed, len(list.Tools))
 	}
 	res, _, err := callTool(ctx, p.client, row.Tool, map[string]any{"video_url": "https://v3.fal.media/x.mp4", "mode": "overlay"}, nil)

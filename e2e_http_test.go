@@ -81,8 +81,8 @@ func runDryJob(t *testing.T, c *client.Client, version string) {
 		t.Fatal(err)
 	}
 	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
-	// Every catalog endpoint, the four job tools and upload_file.
-	if want := len(schemas.Catalog) + 5; err != nil || len(list.Tools) != want {
+	// Every catalog endpoint, the four job tools, upload_file and probe_media.
+	if want := len(schemas.Catalog) + 6; err != nil || len(list.Tools) != want {
 		t.Fatalf("tools/list = %v, %v; want %d tools", list, err, want)
 	}
 	res, job, err := callTool(ctx, c, "upscale_video", map[string]any{"video_url": "https://x/in.mp4", "wait_seconds": 20}, nil)

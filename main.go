@@ -380,10 +380,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 	falCfg := falqueue.ConfigFromEnv(getenv)
 	falCfg.QueueURL, falCfg.RestURL = cfg.queueURL, cfg.restURL
+	var mediaOrigins []string // the player view may load outputs from here too
 	if cfg.dryRun {
 		emu := startEmulator()
 		defer emu.Close()
 		falCfg.Key, falCfg.QueueURL, falCfg.RestURL, falCfg.CDNURL = "", emu.QueueURL, emu.RestURL, emu.CDNURL
+		mediaOrigins = []string{emu.CDNURL}
 		log.Warn("dry run: fal is emulated on 127.0.0.1; nothing is sent to fal.ai and nothing is billed", "queue", emu.QueueURL)
 	}
 	falCfg.RequestTimeout = cfg.requestTimeout
@@ -435,7 +437,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	srv, err := tools.NewServer(tools.Options{Version: versionString(), Fal: fal, Logger: log, Files: files,
 		Output: output, DownloadAlways: cfg.download, MaxDownloadSize: cfg.maxDownload, Tools: cfg.tools, ReadOnly: cfg.readOnly,
-		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey,
+		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey, MediaOrigins: mediaOrigins,
 		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx, Background: &background,
 		// Roots count only when the client is the user's own application.
 		ClientRoots: cfg.transport == "stdio" && !cfg.noRoots})

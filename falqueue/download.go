@@ -108,6 +108,12 @@ func (c *Client) Download(ctx context.Context, fileURL string, opts DownloadOpti
 	}, nil
 }
 
+// PublicHTTPClient is the HTTP client of Download, for other readers of
+// URLs a model or fal supplies (probing a file's headers, say): it
+// connects only to the configured fal hosts or to public addresses, checked
+// as each connection is made, and uses no proxy. It sends no key.
+func (c *Client) PublicHTTPClient() *http.Client { return c.dl.hc }
+
 // downloadPolicy retries what may be passing: fal's CDN busy or restarting,
 // a dropped connection. A refusal is never retried.
 var downloadPolicy = policy{op: "download", retries: 2, max: 5 * time.Second, streamed: true,

@@ -41,7 +41,7 @@ func newHarness(t *testing.T, version string, opts ...func(*tools.Options)) *har
 // the same server after a restart.
 func newHarnessOn(t testing.TB, emu *faltest.Server, version string, opts ...func(*tools.Options)) *harness {
 	t.Helper()
-	fal, err := falqueue.New(falqueue.Config{Key: testKey, QueueURL: emu.QueueURL, RestURL: emu.RestURL,
+	fal, err := falqueue.New(falqueue.Config{Key: testKey, QueueURL: emu.QueueURL, RestURL: emu.RestURL, CDNURL: emu.CDNURL,
 		PollInterval: 5 * time.Millisecond, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

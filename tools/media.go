@@ -53,14 +53,20 @@ type uploaded struct {
 	Size        int64  `json:"size" jsonschema:"required" jsonschema_description:"Bytes."`
 }
 
-// upload uploads a local file (an absolute path or a file: URL) that the
-// policy allows, or returns the URL of its earlier upload.
-func (u *uploads) upload(ctx context.Context, name string) (uploaded, error) {
+// open opens a local file the policy allows: the allowed folders, and the
+// client's roots where they count (Options.ClientRoots).
+func (u *uploads) open(ctx context.Context, name string) (*localfile.File, error) {
 	policy := u.policy
 	if u.roots {
 		policy = policy.With(clientRoots(ctx, u.log))
 	}
-	f, err := policy.Open(name)
+	return policy.Open(name)
+}
+
+// upload uploads a local file (an absolute path or a file: URL) that the
+// policy allows, or returns the URL of its earlier upload.
+func (u *uploads) upload(ctx context.Context, name string) (uploaded, error) {
+	f, err := u.open(ctx, name)
 	if err != nil {
 		return uploaded{}, err
 	}

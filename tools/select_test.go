@@ -20,13 +20,13 @@ func TestToolSelection(t *testing.T) {
 		readOnly bool
 		want     string // sorted names
 	}{
-		// upload_file stays with the job tools: local files need it.
-		{[]string{"upscale_video"}, false, jobs + " upload_file upscale_video"},
-		{[]string{"fal-ai/pixverse/extend/fast", "wan_vace_video"}, false, jobs + " pixverse_extend_video_fast upload_file wan_vace_video"},
-		{[]string{"upload_file", " merge_audio_video "}, false, jobs + " merge_audio_video upload_file"},
-		{[]string{"job_list"}, false, jobs + " upload_file"},
-		{nil, true, "job_list job_result job_status"},
-		{[]string{"upscale_video"}, true, "job_list job_result job_status"},
+		// upload_file and probe_media stay with the job tools: local files need them.
+		{[]string{"upscale_video"}, false, jobs + " probe_media upload_file upscale_video"},
+		{[]string{"fal-ai/pixverse/extend/fast", "wan_vace_video"}, false, jobs + " pixverse_extend_video_fast probe_media upload_file wan_vace_video"},
+		{[]string{"upload_file", " merge_audio_video "}, false, jobs + " merge_audio_video probe_media upload_file"},
+		{[]string{"job_list"}, false, jobs + " probe_media upload_file"},
+		{nil, true, "job_list job_result job_status probe_media"},
+		{[]string{"upscale_video"}, true, "job_list job_result job_status probe_media"},
 	}
 	for _, tt := range tests {
 		h := newHarness(t, mcp.ProtocolVersion20260728, func(o *tools.Options) { o.Tools, o.ReadOnly = tt.tools, tt.readOnly })

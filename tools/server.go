@@ -75,8 +75,11 @@ type Options struct {
 	// always kept.
 	Tools []string
 	// ReadOnly exposes only the tools that spend nothing: job_status,
-	// job_result and job_list.
+	// job_result, job_list and probe_media.
 	ReadOnly bool
+	// MediaOrigins are origins besides fal's media hosts that the player
+	// view may load media from (the emulator's CDN in dry-run).
+	MediaOrigins []string
 	// Background, if set, counts the followers' goroutine: wait on it
 	// after Context ends and before closing the Ledger.
 	Background *sync.WaitGroup
@@ -146,20 +149,25 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	all = append(append(all, jobTools...), upload)
+	probe, err := s.probeTool()
+	if err != nil {
+		return nil, err
+	}
+	all = append(append(all, jobTools...), upload, probe)
 	enabled, err := selectTools(all, opts.Tools, opts.ReadOnly)
 	if err != nil {
 		return nil, err
 	}
-	mcp := server.NewMCPServer(Name, opts.Version,
+	mcp := server.NewMCPServer(Name, opts.Version, append([]server.ServerOption{
 		server.WithInstructions(instructions(enabled)),
 		server.WithToolCapabilities(true),
 		server.WithLogging(),
 		server.WithRecovery(),
 		server.WithLogger(opts.Logger), // one line per request and per tool call
 		server.WithToolHandlerMiddleware(fitResults), server.WithToolFilter(fitTools),
-	)
+	}, s.appOptions()...)...)
 	mcp.AddTools(enabled...)
+	s.addApp(mcp)
 	if opts.Context != nil {
 		// The followers adopt the ledger's unfinished jobs and stop with
 		// the context; the flusher writes their progress. Both are done
@@ -183,7 +191,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 }
 
 // readOnlyTools spend nothing and change nothing on fal.
-var readOnlyTools = map[string]bool{"job_status": true, "job_result": true, "job_list": true}
+var readOnlyTools = map[string]bool{"job_status": true, "job_result": true, "job_list": true, "probe_media": true}
 
 // selectTools applies --tools and --read-only. An unknown name is an
 // error that lists the valid ones.
@@ -215,7 +223,7 @@ func selectTools(all []server.ServerTool, names []string, readOnly bool) ([]serv
 		name := t.Tool.Name
 		switch {
 		case readOnly && !readOnlyTools[name]:
-		case len(want) > 0 && !want[name] && !strings.HasPrefix(name, "job_") && name != "upload_file":
+		case len(want) > 0 && !want[name] && !strings.HasPrefix(name, "job_") && name != "upload_file" && name != "probe_media":
 		default:
 			out = append(out, t)
 		}
@@ -255,5 +263,8 @@ Endpoint tools:
 		}
 	}
 	fmt.Fprintf(&b, "Job tools: %s. Follow an unfinished job with job_status (its wait_seconds waits for the end) and fetch the output with job_result, passing the request_id.", strings.Join(jobs, ", "))
+	if has["probe_media"] {
+		b.WriteString("\nprobe_media tells a video's duration, frame rate and frame count: probe an input before choosing frame numbers or frame rates.")
+	}
 	return b.String()
 }

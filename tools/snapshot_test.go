@@ -82,8 +82,8 @@ func TestAnnotations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := len(schemas.Catalog) + 5; len(res.Tools) != want {
-		t.Errorf("%d tools, want %d: the %d endpoint tools of the catalog, 4 job tools and upload_file", len(res.Tools), want, len(schemas.Catalog))
+	if want := len(schemas.Catalog) + 6; len(res.Tools) != want {
+		t.Errorf("%d tools, want %d: the %d endpoint tools of the catalog, 4 job tools, upload_file and probe_media", len(res.Tools), want, len(schemas.Catalog))
 	}
 	want := map[string][4]bool{ // read-only, destructive, idempotent, open-world
 		"job_status":  {true, false, true, true},
@@ -91,6 +91,10 @@ func TestAnnotations(t *testing.T) {
 		"job_list":    {true, false, true, true},
 		"job_cancel":  {false, true, true, true},
 		"upload_file": {false, false, true, true},
+		"probe_media": {true, false, true, true},
+	}
+	if n := len(schemas.Catalog) + len(want); len(res.Tools) != n {
+		t.Errorf("%d tools, want %d: one per catalog endpoint and %d others", len(res.Tools), n, len(want))
 	}
 	for _, tool := range res.Tools {
 		a := tool.Annotations

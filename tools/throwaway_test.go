@@ -33,7 +33,7 @@ func TestThrowawayEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := len(schemas.Catalog) + 5; len(list.Tools) != want {
+	if want := len(schemas.Catalog) + 6; len(list.Tools) != want { // + 4 job tools, upload_file, probe_media
 		t.Errorf("%d tools, want %d", len(list.Tools), want)
 	}
 	var tool *mcp.Tool

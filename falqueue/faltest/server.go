@@ -359,6 +359,7 @@ type Request struct {
 	Header    http.Header
 	Body      []byte // JSON bodies only; nil for file data
 	BodySize  int64
+	BodySent  int64  // bytes of body answered (CDN file reads; a Range read counts only its range)
 	RequestID string // the job concerned, if any
 	Endpoint  string // submit: the endpoint id as in the path
 	Fault     *Fault // the fault applied, if any

@@ -176,16 +176,25 @@ func (s *Server) serveFile(x *exchange) {
 		return
 	}
 	x.w.Header().Set("Content-Type", f.info.ContentType)
-	rec := &statusRecorder{ResponseWriter: x.w, status: http.StatusOK}
-	http.ServeContent(rec, x.r, f.info.Name, time.Time{}, fh)
+	rec := &statusRecorder{ResponseWriter: x.w, status: http.StatusOK, x: x}
+	http.ServeContent(rec, x.r, f.info.Name, time.Time{}, fh) // answers Range requests with 206
+
 	x.note(func(q *Request) { q.Status = rec.status })
 }
 
 // statusRecorder notes the status http.ServeContent answers (200, 206,
-// 304, 416 …) for the request log.
+// 304, 416 …) and the body bytes it sends, for the request log. Bytes are
+// counted before they are written: a client never holds a byte the log
+// has not counted.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	x      *exchange
+}
+
+func (r *statusRecorder) Write(p []byte) (int, error) {
+	r.x.note(func(q *Request) { q.BodySent += int64(len(p)) })
+	return r.ResponseWriter.Write(p)
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
