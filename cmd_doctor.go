@@ -309,7 +309,7 @@ func clientChecks(p platform) []check {
 
 func mentionsServer(e serverEntry) bool {
 	base := strings.TrimSuffix(filepath.Base(filepath.FromSlash(strings.ReplaceAll(e.Command, `\`, "/"))), ".exe")
-	return base == tools.Name
+	return strings.HasPrefix(base, tools.Name)
 }
 
 // entryCheck: the entry's command exists, its flags are the server's, and
