@@ -56,7 +56,7 @@ func TestServerJSONInStep(t *testing.T) {
 			Transport    struct{ Type string }
 		}
 		Meta map[string]struct {
-			Binaries []struct{ OS, Arch, URL string }
+			Binaries  []struct{ OS, Arch, URL string }
 			Checksums string
 		} `json:"_meta"`
 	}
