@@ -17,8 +17,8 @@ import (
 )
 
 // hostConfig does what an MCP Bundle host does with a manifest's
-// mcp_config (as the reference implementation in @anthropic-ai/mcpb,
-// src/shared/config.ts, does): an argument that is exactly a
+// mcp_config, as getMcpConfigForManifest in @anthropic-ai/mcpb
+// (src/shared/config.ts, the code Claude for macOS and Windows uses) does: an argument that is exactly a
 // ${user_config.x} with a list value becomes one argument per item; a
 // string value replaces its placeholder in arguments and environment
 // values; a setting without a value leaves its placeholder as it was.
