@@ -290,12 +290,18 @@ func clientChecks(p platform) []check {
 				out = append(out, check{status: checkWarn, name: name, detail: "not read: not plain JSON (" + err.Error() + ")"})
 				continue
 			}
-			for _, k := range servers.keys {
-				var e serverEntry
-				if json.Unmarshal(servers.vals[k], &e) != nil || !mentionsServer(e) {
-					continue
+			maps := []namedServers{{name, servers}}
+			if cl.name == "claude-code" {
+				maps = append(maps, claudeProjects(doc, name)...)
+			}
+			for _, m := range maps {
+				for _, k := range m.servers.keys {
+					var e serverEntry
+					if json.Unmarshal(m.servers.vals[k], &e) != nil || !mentionsServer(e) {
+						continue
+					}
+					out = append(out, entryCheck(cl, m.name+" "+k, e))
 				}
-				out = append(out, entryCheck(cl, name+" "+k, e))
 			}
 		}
 	}
@@ -303,6 +309,31 @@ func clientChecks(p platform) []check {
 		out = append(out, check{status: checkWarn, name: "client configuration",
 			detail: "no client configuration file on this machine mentions " + tools.Name + " (an installed .mcpb bundle is not looked for)",
 			fix:    "run `" + tools.Name + " config CLIENT --write` with CLIENT one of " + clientNames()})
+	}
+	return out
+}
+
+type namedServers struct {
+	name    string
+	servers *jsonObject
+}
+
+// claudeProjects are the local-scope servers of Claude Code: those added
+// in a project folder without --scope, under "projects" in ~/.claude.json.
+func claudeProjects(doc *jsonObject, name string) []namedServers {
+	projects, err := doc.child("projects")
+	if err != nil {
+		return nil
+	}
+	var out []namedServers
+	for _, dir := range projects.keys {
+		p, err := parseObject(projects.vals[dir])
+		if err != nil {
+			continue
+		}
+		if servers, err := p.child("mcpServers"); err == nil && len(servers.keys) > 0 {
+			out = append(out, namedServers{name + " project " + dir, servers})
+		}
 	}
 	return out
 }

@@ -181,6 +181,16 @@ func TestDoctorWarnings(t *testing.T) {
 	if lines := doctorLines(t, stdout); code != 0 || lines["Cursor ("+file+") fal-video"] != "warn" {
 		t.Errorf("entry without a key: exit %d\n%s", code, stdout)
 	}
+	// Claude Code's project-scope entries are looked at too.
+	claudeJSON := filepath.Join(home, ".claude.json")
+	gone := filepath.Join(home, "gone", "fal-video-mcp")
+	if err := os.WriteFile(claudeJSON, []byte(`{"projects": {"/work/p": {"mcpServers": {"fv": {"command": "`+gone+`", "args": []}}}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ = runCmd(t, vars, args...)
+	if lines := doctorLines(t, stdout); code != 1 || lines["Claude Code ("+claudeJSON+") project /work/p fv"] != "FAIL" {
+		t.Errorf("project entry running a missing binary: exit %d\n%s", code, stdout)
+	}
 	// Bad server flags are refused before any check.
 	if code, _, errOut := runCmd(t, vars, "doctor", "--nope"); code != 2 || !strings.Contains(errOut, "-nope") {
 		t.Errorf("doctor --nope: exit %d, %s", code, errOut)
