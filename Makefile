@@ -44,7 +44,8 @@ clean: ## remove build output
 	rm -rf bin dist
 
 dist: $(GORELEASER) ## release archives (6 platforms) and checksums in dist/, a snapshot of VERSION; then checks them
-	FAL_VIDEO_MCP_VERSION=$(RELEASE_VERSION) $(GORELEASER) release --snapshot --clean
+	FAL_VIDEO_MCP_VERSION=$(RELEASE_VERSION) FAL_VIDEO_MCP_COMMIT=$$(git rev-parse HEAD) \
+		$(GORELEASER) release --snapshot --clean
 	$(GO) test -count=1 -run '^TestDist' .
 
 mcpb: $(MCPB) ## Claude Desktop bundles (.mcpb) from the dist/ binaries, validated by the mcpb CLI, and dist/server.json

@@ -208,9 +208,9 @@ func runConfig(args []string, getenv func(string) string, stdout, stderr io.Writ
 			fmt.Fprintln(stdout, claudeAddLine(o.name, entry, runtime.GOOS))
 			fmt.Fprintf(stderr, "Run this line in a shell; claude keeps the server in %s (user scope).\n", file)
 		} else {
-			// Print only our entry, in the shape of the client's file.
-			fresh, _, _ := clientDoc(nil, o.client, o.name, entry, inputs)
-			_, _ = stdout.Write(fresh.encode())
+			// Without --write, doc holds only our entry, in the shape of
+			// the client's file.
+			_, _ = stdout.Write(doc.encode())
 			fmt.Fprintf(stderr, "This goes in %s, under %q (merge it by hand, or run again with --write).\n", file, o.client.serversKey)
 		}
 	} else {
