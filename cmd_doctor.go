@@ -21,7 +21,8 @@ import (
 const doctorUsage = `Usage: %[1]s doctor [--online] [server flags]
 
 Checks that the server can run as configured by the server flags given and
-the environment (FAL_KEY, FAL_VIDEO_MCP_*): one line per check, with the fix
+the environment (FAL_KEY, FAL_VIDEO_MCP_*; without FAL_KEY, the key of a client's
+entry for the server): one line per check, with the fix
 when it fails. Exits 1 when a check fails.
 
   --online   ask fal whether it accepts the key: one status request for a
@@ -74,12 +75,13 @@ func runDoctor(ctx context.Context, args []string, getenv func(string) string, s
 	cwd, _ := os.Getwd()
 	plat := platform{goos: runtime.GOOS, getenv: getenv, cwd: cwd}
 
+	clients, clientKeys := clientChecks(plat)
 	var checks []check
-	checks = append(checks, keyChecks(ctx, cfg, getenv, online)...)
+	checks = append(checks, keyChecks(ctx, cfg, getenv, online, clientKeys)...)
 	checks = append(checks, stateCheck(ctx, cfg, getenv))
 	checks = append(checks, allowDirChecks(cfg.allowDirs)...)
 	checks = append(checks, outputCheck(cfg.outputDir))
-	checks = append(checks, clientChecks(plat)...)
+	checks = append(checks, clients...)
 
 	failed, warned := 0, 0
 	for _, c := range checks {
@@ -102,11 +104,15 @@ func runDoctor(ctx context.Context, args []string, getenv func(string) string, s
 	return 0
 }
 
-// keyChecks: a key is set, and with online, fal accepts it.
-func keyChecks(ctx context.Context, cfg config, getenv func(string) string, online bool) []check {
+// keyChecks: a key is set, and with online, fal accepts it. Without one
+// in the environment, the key a client's entry gives the server is checked.
+func keyChecks(ctx context.Context, cfg config, getenv func(string) string, online bool, clientKeys []entryKey) []check {
 	key := falqueue.KeyFromEnv(getenv)
 	set := check{status: checkOK, name: "fal key"}
 	switch {
+	case key == "" && len(clientKeys) > 0:
+		key = clientKeys[0].key
+		set.detail = "not in this environment; the entry " + clientKeys[0].where + " sets one"
 	case key == "" && cfg.dryRun:
 		set.detail = "none, and none needed: --dry-run serves from the offline emulator"
 	case key == "":
@@ -265,10 +271,15 @@ func outputCheck(dir string) check {
 	return c
 }
 
+// entryKey is a key a client's entry gives the server.
+type entryKey struct {
+	where string
+	key   falqueue.Secret
+}
+
 // clientChecks: which client configuration files mention the server, and
-// whether what they run exists.
-func clientChecks(p platform) []check {
-	var out []check
+// whether what they run exists; and the keys those entries set.
+func clientChecks(p platform) (out []check, keys []entryKey) {
 	seen := map[string]bool{}
 	for _, cl := range mcpClients {
 		for _, file := range cl.files(p) {
@@ -301,6 +312,10 @@ func clientChecks(p platform) []check {
 						continue
 					}
 					out = append(out, entryCheck(cl, m.name+" "+k, e))
+					// A literal key, not a ${input:…} of VS Code.
+					if key := falqueue.KeyFromEnv(func(k string) string { return e.Env[k] }); key != "" && !strings.Contains(string(key), "${") {
+						keys = append(keys, entryKey{m.name + " " + k, key})
+					}
 				}
 			}
 		}
@@ -310,7 +325,7 @@ func clientChecks(p platform) []check {
 			detail: "no client configuration file on this machine mentions " + tools.Name + " (an installed .mcpb bundle is not looked for)",
 			fix:    "run `" + tools.Name + " config CLIENT --write` with CLIENT one of " + clientNames()})
 	}
-	return out
+	return out, keys
 }
 
 type namedServers struct {

@@ -98,6 +98,19 @@ func TestDoctor(t *testing.T) {
 		t.Errorf("requests to the queue: %+v, want one status of %s answered 404", statuses, doctorRequestID)
 	}
 
+	// Without a key in the environment, the key of the client's entry is
+	// the one checked.
+	delete(vars, "FAL_KEY")
+	emu.ResetRequests()
+	code, stdout, _ = runCmd(t, vars, good...)
+	if lines := doctorLines(t, stdout); code != 0 || lines["fal key"] != "ok" || lines["fal accepts the key"] != "ok" ||
+		!strings.Contains(stdout, "the entry "+clientCheck+" sets one") {
+		t.Errorf("key in the client entry only: exit %d\n%s", code, stdout)
+	}
+	if n := len(emu.Requests()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+
 	// Each check fails once.
 	tests := []struct {
 		name      string
@@ -105,7 +118,11 @@ func TestDoctor(t *testing.T) {
 		emptyPath bool
 		setup     func() []string
 	}{
-		{"no key", "fal key", false, func() []string { delete(vars, "FAL_KEY"); return good }},
+		{"no key", "fal key", false, func() []string {
+			delete(vars, "FAL_KEY")
+			writeClientFile(installed, nil)
+			return good
+		}},
 		{"bad key", "fal accepts the key", false, func() []string { vars["FAL_KEY"] = "good-id:wrong"; return good }},
 		{"state folder under a file", "state folder", false, func() []string {
 			return []string{"doctor", "--allow-dir", videos, "--output-dir", out, "--state-dir", filepath.Join(notDir, "state")}
@@ -123,11 +140,11 @@ func TestDoctor(t *testing.T) {
 			return []string{"doctor", "--allow-dir", videos, "--output-dir", filepath.Join(notDir, "out"), "--state-dir", state}
 		}},
 		{"client runs a binary that is gone", clientCheck, false, func() []string {
-			writeClientFile(filepath.Join(home, "old", "fal-video-mcp"), map[string]string{"FAL_KEY": "k"})
+			writeClientFile(filepath.Join(home, "old", "fal-video-mcp"), map[string]string{"FAL_KEY": "good-id:good-secret"})
 			return good
 		}},
 		{"client runs a name not on the PATH", clientCheck, true, func() []string {
-			writeClientFile("fal-video-mcp", map[string]string{"FAL_KEY": "k"})
+			writeClientFile("fal-video-mcp", map[string]string{"FAL_KEY": "good-id:good-secret"})
 			return good
 		}},
 	}
@@ -137,11 +154,11 @@ func TestDoctor(t *testing.T) {
 				t.Setenv("PATH", home)
 			}
 			vars["FAL_KEY"] = "good-id:good-secret"
-			writeClientFile(installed, map[string]string{"FAL_KEY": "k"})
+			writeClientFile(installed, map[string]string{"FAL_KEY": "good-id:good-secret"})
 			args := tt.setup()
 			code, stdout, stderr := runCmd(t, vars, args...)
 			lines := doctorLines(t, stdout)
-			if lines[tt.check] != "FAIL" || code != 1 {
+			if lines[tt.check] != "FAIL" || code != 1 || len(lines) != len(want) {
 				t.Errorf("exit %d, %q is %q; want 1 and FAIL\n%s%s", code, tt.check, lines[tt.check], stdout, stderr)
 			}
 			for name, status := range lines {
