@@ -21,9 +21,9 @@ import (
 const doctorUsage = `Usage: %[1]s doctor [--online] [server flags]
 
 Checks that the server can run as configured by the server flags given and
-the environment (FAL_KEY, FAL_VIDEO_MCP_*; without FAL_KEY, the key of a client's
-entry for the server): one line per check, with the fix
-when it fails. Exits 1 when a check fails.
+the environment (FAL_KEY, FAL_VIDEO_MCP_*; without FAL_KEY, the key a
+client's entry gives the server): one line per check, with the fix when it
+fails. Exits 1 when a check fails.
 
   --online   ask fal whether it accepts the key: one status request for a
              job that cannot exist (404 means the key is good, 401 that it
