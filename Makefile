@@ -2,9 +2,17 @@
 GO      ?= go
 BIN     ?= bin/fal-video-mcp
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: help build run install test fmt-check vet tidy-check fuzz bench clean
+# Release tooling, pinned and installed into .tools/ (git-ignored).
+RELEASE_VERSION    := $(shell cat VERSION)
+GORELEASER_VERSION := v2.17.0
+GORELEASER         := .tools/goreleaser-$(GORELEASER_VERSION)/goreleaser
+MCPB_VERSION       := 2.1.2
+MCPB               := .tools/mcpb-$(MCPB_VERSION)/node_modules/.bin/mcpb
+
+.PHONY: help build run install test fmt-check vet tidy-check fuzz bench clean dist mcpb
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -46,7 +54,23 @@ fuzz: ## run the fuzz targets for a short while each
 	$(GO) test ./tools/mediaprobe -run '^$$' -fuzz FuzzReadBMFF -fuzztime 30s
 
 clean: ## remove build output
-	rm -rf bin
+	rm -rf bin dist
+
+dist: $(GORELEASER) ## release archives (6 platforms) and checksums in dist/, a snapshot of VERSION; then checks them
+	FAL_VIDEO_MCP_VERSION=$(RELEASE_VERSION) FAL_VIDEO_MCP_COMMIT=$$(git rev-parse HEAD) \
+		$(GORELEASER) release --snapshot --clean
+	$(GO) test -count=1 -run '^TestDist' .
+
+mcpb: $(MCPB) ## Claude Desktop bundles (.mcpb) from the dist/ binaries, validated by the mcpb CLI, and dist/server.json
+	@if [ ! -f dist/artifacts.json ]; then $(MAKE) dist; fi
+	$(GO) run ./mcpb/build -mcpb $(MCPB)
+	$(GO) test -count=1 -run '^TestBundle' ./mcpb/
+
+$(GORELEASER):
+	GOBIN=$(CURDIR)/$(dir $(GORELEASER)) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
+
+$(MCPB):
+	npm install --prefix .tools/mcpb-$(MCPB_VERSION) --no-save --no-audit --no-fund @anthropic-ai/mcpb@$(MCPB_VERSION)
 
 bench: ## run the benchmarks (numbers and ratios, never pass/fail)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

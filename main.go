@@ -364,6 +364,10 @@ func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	args, getenv = fromBundle(args, getenv)
+	if code, ok := runSubcommand(ctx, args, getenv, stdout, stderr); ok {
+		return code
+	}
 	cfg, err := parseFlags(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -373,7 +377,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 2
 	}
 	if cfg.showVersion {
-		fmt.Fprintf(stdout, "%s %s\n", tools.Name, versionString())
+		fmt.Fprintln(stdout, versionLine())
 		return 0
 	}
 	log := newLogger(stderr, cfg.logLevel, cfg.logFormat)
