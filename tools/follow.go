@@ -92,16 +92,19 @@ func (fs *followers) poke(id string) {
 // (someone waits on them, or this process submitted them) do not queue
 // behind adopted ones.
 func (fs *followers) ensure(id string, urgent bool) <-chan struct{} {
-	return fs.start(id, urgent, false)
+	return fs.start(id, urgent, nil)
 }
 
 // ensureOwn starts the follower of a job this process has just submitted:
 // its lease came with the submit's record, so it follows at once.
-func (fs *followers) ensureOwn(id string) {
-	fs.start(id, true, true)
+func (fs *followers) ensureOwn(id string, durable <-chan struct{}) {
+	fs.start(id, true, durable)
 }
 
-func (fs *followers) start(id string, urgent, leased bool) <-chan struct{} {
+// start starts the job's follower unless it has one. leased, when not nil,
+// says the job's lease came with its submit's record, closed once that is
+// durable: the follower then follows without taking a lease.
+func (fs *followers) start(id string, urgent bool, leased <-chan struct{}) <-chan struct{} {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if f, ok := fs.active[id]; ok {
@@ -156,8 +159,16 @@ func (fs *followers) adoptLoop() {
 }
 
 // run is one job's follower.
-func (fs *followers) run(id string, f *follower, leased bool) {
+func (fs *followers) run(id string, f *follower, durable <-chan struct{}) {
 	s := fs.s
+	leased := durable != nil
+	if leased {
+		select {
+		case <-durable:
+		case <-fs.ctx.Done():
+			return
+		}
+	}
 	select { // adopted jobs wait for a slot, unless someone waits on them
 	case <-f.urgent:
 	default:

@@ -21,6 +21,7 @@ type record struct {
 	logs    []string      // every line seen, oldest first (the Job carries the last few)
 	changed chan struct{} // closed and replaced on every change
 	dirty   bool          // progress not yet written to the ledger
+	saved   savedState    // what the ledger was last given
 	// followed: this process's follower owns the job, so memory is the
 	// truth; otherwise the ledger is, and get reads it again.
 	followed bool
@@ -42,6 +43,13 @@ type jobStore struct {
 
 	problemMu sync.Mutex
 	problem   string // why the ledger is failing now; "" while it works
+}
+
+// savedState is a job's progress as last written to the ledger.
+type savedState struct {
+	status   string
+	position *int
+	logs     int
 }
 
 func newJobStore(led *ledger.Ledger, log *slog.Logger, ended func(Job)) *jobStore {
@@ -107,9 +115,13 @@ func (s *jobStore) prepare(j Job, input json.RawMessage) {
 }
 
 // submitted records fal's answer to a prepared submit: the job takes fal's
-// request id, is queued, and is leased to owner (this process's followers),
-// and starts its follower once that is durable.
-func (s *jobStore) submitted(localID string, h *falqueue.Handle, owner string, started func(id string)) Job {
+// request id, is queued, and is leased to owner (this process's followers).
+// The caller goes on at once; started gets a channel closed once the answer
+// is durable in the ledger, and the job's follower waits for it before it
+// follows (so a job is never followed, nor its end written, before its
+// request id is recorded). A crash before then leaves the job unknown, its
+// row and input kept.
+func (s *jobStore) submitted(localID string, h *falqueue.Handle, owner string, started func(id string, durable <-chan struct{})) Job {
 	s.mu.Lock()
 	r := s.byID[localID]
 	delete(s.byID, localID)
@@ -119,13 +131,19 @@ func (s *jobStore) submitted(localID string, h *falqueue.Handle, owner string, s
 	s.byID[h.RequestID] = r
 	job := r.job
 	s.mu.Unlock()
-	if s.led != nil { // the job is followed, and the caller learns its id, once it is durable
-		ctx, cancel := s.ledgerCtx()
-		defer cancel()
-		s.noteLedger("write", s.led.Submitted(ctx, localID, ledger.Job{RequestID: h.RequestID, StatusURL: h.StatusURL,
-			ResponseURL: h.ResponseURL, CancelURL: h.CancelURL}, owner, leaseTTL))
+	durable := make(chan struct{})
+	if s.led == nil {
+		close(durable)
+	} else {
+		go func() {
+			defer close(durable)
+			ctx, cancel := s.ledgerCtx()
+			defer cancel()
+			s.noteLedger("write", s.led.Submitted(ctx, localID, ledger.Job{RequestID: h.RequestID, StatusURL: h.StatusURL,
+				ResponseURL: h.ResponseURL, CancelURL: h.CancelURL}, owner, leaseTTL))
+		}()
 	}
-	started(job.RequestID)
+	started(job.RequestID, durable)
 	return job
 }
 
@@ -437,8 +455,13 @@ func (s *jobStore) flushOnce() {
 			continue
 		}
 		r.dirty = false
-		ps = append(ps, ledger.Progress{RequestID: r.job.RequestID, Status: r.job.Status, QueuePosition: r.job.QueuePosition,
-			Logs: append([]string(nil), r.logs...)})
+		p := ledger.Progress{RequestID: r.job.RequestID, Status: r.job.Status, QueuePosition: r.job.QueuePosition,
+			StatusChanged: r.saved.status != r.job.Status || !ptrEqual(r.saved.position, r.job.QueuePosition)}
+		if len(r.logs) != r.saved.logs {
+			p.Logs = append([]string(nil), r.logs...)
+		}
+		r.saved = savedState{r.job.Status, r.job.QueuePosition, len(r.logs)}
+		ps = append(ps, p)
 	}
 	s.mu.Unlock()
 	if len(ps) == 0 {

@@ -321,8 +321,8 @@ const maxBatch = 128
 
 // exec runs fn in a write transaction and returns once it is committed.
 // Changes from concurrent callers are committed together (group commit):
-// one transaction, each change in its own savepoint, so that a change that
-// fails is rolled back alone. Callers never hold a lock across it.
+// one transaction for all, or, when one of them fails, one each. Callers
+// never hold a lock across it.
 func (l *Ledger) exec(ctx context.Context, fn func(*sql.Tx) error) error {
 	w := &write{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	if err := l.enqueue(ctx, w); err != nil {
@@ -390,29 +390,25 @@ func (l *Ledger) commitBatch(batch []*write) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	results := make([]error, len(live))
+	// All in one transaction; if any change fails, the batch is rolled
+	// back and each change is committed on its own, so that one failure
+	// fails only its own caller.
 	err := l.tx(ctx, func(tx *sql.Tx) error {
-		for i, w := range live {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-				return err
-			}
-			results[i] = w.fn(tx)
-			if results[i] != nil {
-				if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+		for _, w := range live {
+			if err := w.fn(tx); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	for i, w := range live {
-		if err != nil {
-			results[i] = err
+	if err == nil || len(live) == 1 {
+		for _, w := range live {
+			w.answer(err)
 		}
-		w.answer(results[i])
+		return
+	}
+	for _, w := range live {
+		w.answer(l.tx(ctx, w.fn))
 	}
 }
 
@@ -462,9 +458,17 @@ func (l *Ledger) Prepare(ctx context.Context, j Job) error {
 	if j.LocalID == "" {
 		return errors.New("ledger: Prepare needs a local id")
 	}
-	j.RequestID, j.Status, j.QueuePosition = j.LocalID, StatusUnknown, nil
-	j.StatusURL, j.ResponseURL, j.CancelURL = "", "", ""
-	return l.Insert(ctx, j)
+	now := time.Now()
+	if j.SubmittedAt.IsZero() {
+		j.SubmittedAt = now
+	}
+	input := ElideDataURIs(j.Input)
+	return l.exec(ctx, func(tx *sql.Tx) error { // no event: the job's history starts when fal answers
+		_, err := tx.ExecContext(ctx, `INSERT INTO jobs (request_id, endpoint_id, tool, status, input, dry_run, submitted_at,
+			updated_at, local_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			j.LocalID, j.EndpointID, j.Tool, StatusUnknown, string(input), j.DryRun, millis(j.SubmittedAt), millis(now), j.LocalID)
+		return err
+	})
 }
 
 // Submitted records fal's answer to a prepared submit: the job takes its
@@ -473,11 +477,6 @@ func (l *Ledger) Prepare(ctx context.Context, j Job) error {
 func (l *Ledger) Submitted(ctx context.Context, localID string, j Job, owner string, ttl time.Duration) error {
 	now := time.Now()
 	return l.exec(ctx, func(tx *sql.Tx) error {
-		// The events name the job by its key: the prepared row's one event
-		// goes, the queued one is written under fal's id.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM job_events WHERE request_id = ?`, localID); err != nil {
-			return err
-		}
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET request_id = ?, status = ?, status_url = ?, response_url = ?, cancel_url = ?,
 			error = '', updated_at = ?, lease_owner = ?, lease_until = ? WHERE request_id = ? AND status = 'unknown'`,
 			j.RequestID, StatusQueued, j.StatusURL, j.ResponseURL, j.CancelURL, millis(now), owner, millis(now.Add(ttl)), localID)
@@ -554,7 +553,10 @@ type Progress struct {
 	RequestID     string
 	Status        string // queued or running
 	QueuePosition *int
-	Logs          []string // every line seen so far (the newest MaxLogs are kept)
+	Logs          []string // every line seen so far (the newest MaxLogs are kept); nil: unchanged
+	// StatusChanged says Status or QueuePosition may differ from what was
+	// last saved: only then is an event considered.
+	StatusChanged bool
 }
 
 // SaveProgress records the state of several running jobs in one
@@ -568,14 +570,16 @@ func (l *Ledger) SaveProgress(ctx context.Context, ps []Progress) error {
 			if Settled(p.Status) {
 				continue
 			}
-			if err := update(ctx, tx, p.RequestID, p.Status, p.QueuePosition, ""); err != nil {
-				return err
+			if p.Logs != nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE jobs SET logs = ? WHERE request_id = ? AND status NOT IN `+settledSQL,
+					logsJSON(p.Logs), p.RequestID); err != nil {
+					return err
+				}
 			}
-			if p.Logs == nil {
+			if !p.StatusChanged {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET logs = ? WHERE request_id = ? AND status NOT IN `+settledSQL,
-				logsJSON(p.Logs), p.RequestID); err != nil {
+			if err := update(ctx, tx, p.RequestID, p.Status, p.QueuePosition, ""); err != nil {
 				return err
 			}
 		}
@@ -619,20 +623,19 @@ func (l *Ledger) Finish(ctx context.Context, requestID string, e End) error {
 		res = string(e.Result)
 	}
 	return l.exec(ctx, func(tx *sql.Tx) error {
+		var logs any // NULL keeps the logs recorded
+		if e.Logs != nil {
+			logs = logsJSON(e.Logs)
+		}
 		r, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, queue_position = NULL, result = ?, error = ?, fetch_failed = ?,
-			updated_at = ?, completed_at = ?, lease_owner = '', lease_until = 0
+			updated_at = ?, completed_at = ?, lease_owner = '', lease_until = 0, logs = coalesce(?, logs)
 			WHERE request_id = ? AND (status NOT IN `+settledSQL+` OR (status = 'failed' AND fetch_failed = 1 AND ? = 'completed'))`,
-			e.Status, res, e.Error, e.FetchFailed, now, now, requestID, e.Status)
+			e.Status, res, e.Error, e.FetchFailed, now, now, logs, requestID, e.Status)
 		if err != nil {
 			return err
 		}
 		if n, _ := r.RowsAffected(); n == 0 {
 			return nil
-		}
-		if e.Logs != nil {
-			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET logs = ? WHERE request_id = ?`, logsJSON(e.Logs), requestID); err != nil {
-				return err
-			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO job_events (request_id, at, status, detail) VALUES (?, ?, ?, ?)`,
 			requestID, now, e.Status, e.Error)

@@ -152,8 +152,8 @@ func TestProgressCoalesced(t *testing.T) {
 	for i := range many {
 		many[i] = string(rune('a' + i%26))
 	}
-	err := l.SaveProgress(ctx, []ledger.Progress{{RequestID: "a", Status: ledger.StatusRunning, Logs: []string{"one", "two"}},
-		{RequestID: "b", Status: ledger.StatusRunning, Logs: many}})
+	err := l.SaveProgress(ctx, []ledger.Progress{{RequestID: "a", Status: ledger.StatusRunning, Logs: []string{"one", "two"}, StatusChanged: true},
+		{RequestID: "b", Status: ledger.StatusRunning, Logs: many, StatusChanged: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
