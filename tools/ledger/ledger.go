@@ -670,12 +670,18 @@ func (l *Ledger) SaveFiles(ctx context.Context, requestID string, saved map[stri
 // has not run out. Renew by calling it again. It reports whether owner
 // holds the lease; a job that has ended cannot be leased.
 func (l *Ledger) Lease(ctx context.Context, requestID, owner string, ttl time.Duration) (bool, error) {
-	var got bool
 	now := time.Now()
+	return l.setLease(ctx, requestID, owner, ttl, "lease_owner IN ('', ?) OR lease_until < ?", owner, millis(now))
+}
+
+// setLease gives the lease of an unsettled job to owner where the lease's
+// condition (SQL, with its arguments) holds, and reports whether it did.
+func (l *Ledger) setLease(ctx context.Context, requestID, owner string, ttl time.Duration, cond string, args ...any) (bool, error) {
+	var got bool
 	err := l.exec(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET lease_owner = ?, lease_until = ?
-			WHERE request_id = ? AND status NOT IN `+settledSQL+` AND (lease_owner IN ('', ?) OR lease_until < ?)`,
-			owner, millis(now.Add(ttl)), requestID, owner, millis(now))
+			WHERE request_id = ? AND status NOT IN `+settledSQL+` AND (`+cond+`)`,
+			append([]any{owner, millis(time.Now().Add(ttl)), requestID}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -701,19 +707,7 @@ func (l *Ledger) LeaseHolder(ctx context.Context, requestID string) (string, tim
 // TakeLease takes the lease on a job from a holder known to be gone (its
 // process has died), before the lease runs out.
 func (l *Ledger) TakeLease(ctx context.Context, requestID, from, owner string, ttl time.Duration) (bool, error) {
-	var got bool
-	err := l.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET lease_owner = ?, lease_until = ?
-			WHERE request_id = ? AND status NOT IN `+settledSQL+` AND lease_owner = ?`,
-			owner, millis(time.Now().Add(ttl)), requestID, from)
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		got = n == 1
-		return nil
-	})
-	return got, err
+	return l.setLease(ctx, requestID, owner, ttl, "lease_owner = ?", from)
 }
 
 // Release gives up owner's lease on a job.
