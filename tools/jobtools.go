@@ -191,7 +191,37 @@ func (s *toolset) jobStatus(ctx context.Context, req mcp.CallToolRequest, raw js
 		wait := min(time.Duration(*args.WaitSeconds)*time.Second, s.opts.MaxWait)
 		return s.answer(s.await(ctx, req, job.RequestID, wait))
 	}
-	return s.answer(s.current(ctx, job.RequestID))
+	return s.answer(s.peek(ctx, job.RequestID))
+}
+
+// peek answers job_status without a wait: the job as its follower knows it,
+// brought up to date by one status read from fal when fal is ahead (a
+// follower's stream runs a moment behind). The read records nothing: the
+// job's follower alone records its changes and fetches its result.
+func (s *toolset) peek(ctx context.Context, id string) Job {
+	job := s.current(ctx, id)
+	_, h, ok := s.jobs.get(id)
+	if !ok || ledger.Settled(job.Status) || h == nil {
+		return job
+	}
+	st, err := s.opts.Fal.Status(ctx, h, true)
+	if err != nil || st.Done() { // a done job: its follower records the end
+		return job
+	}
+	switch st.State {
+	case falqueue.StateInQueue:
+		if job.Status == StatusQueued {
+			job.QueuePosition = st.QueuePosition
+		}
+	case falqueue.StateInProgress:
+		job.Status, job.QueuePosition = StatusRunning, nil
+	}
+	fresh := falqueue.NewLogs(job.Logs, st.Logs, func(seen string, l falqueue.Log) bool { return seen == l.Message })
+	for _, l := range fresh {
+		job.Logs = append(job.Logs, l.Message)
+	}
+	job.Logs = lastLogs(job.Logs)
+	return job
 }
 
 func (s *toolset) jobResult(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {

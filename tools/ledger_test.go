@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,10 +24,11 @@ func withLedger(t *testing.T, dir string, ended chan tools.Job) (func(*tools.Opt
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stop := func() { cancel(); led.Close() }
+	var background sync.WaitGroup
+	stop := func() { cancel(); background.Wait(); led.Close() } // as main.go stops: followers, then the ledger
 	t.Cleanup(stop)
 	return func(o *tools.Options) {
-		o.Ledger, o.Context = led, ctx
+		o.Ledger, o.Context, o.Background = led, ctx, &background
 		o.OnJobEnd = func(j tools.Job) { ended <- j }
 	}, stop
 }
