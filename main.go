@@ -114,7 +114,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&cfg.outputDir, envFlag{"output-dir", "FAL_VIDEO_MCP_OUTPUT_DIR", "where job_result saves output files (default a fal-video-mcp folder in ~/Downloads, else in your home)"}, "")
 	boolean(&cfg.download, envFlag{"download", "FAL_VIDEO_MCP_DOWNLOAD", "save every finished job's output files into the output folder"})
 	var toolList string
-	str(&toolList, envFlag{"tools", "FAL_VIDEO_MCP_TOOLS", "comma-separated tool names or endpoint ids to expose (the job tools are always kept); default all"}, "")
+	str(&toolList, envFlag{"tools", "FAL_VIDEO_MCP_TOOLS", "comma-separated tool names or endpoint ids to expose (the job tools, upload_file and probe_media are always kept); default all"}, "")
 	boolean(&cfg.readOnly, envFlag{"read-only", "FAL_VIDEO_MCP_READ_ONLY", "expose only job_status, job_result and job_list: nothing is submitted or spent"})
 	str(&cfg.transport, envFlag{"transport", "FAL_VIDEO_MCP_TRANSPORT", "stdio, http (streamable HTTP at /mcp) or sse (legacy SSE at /sse and /message)"}, "stdio")
 	str(&cfg.listen, envFlag{"listen", "FAL_VIDEO_MCP_LISTEN", "address for --transport http or sse"}, "127.0.0.1:8080")
@@ -129,10 +129,15 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `%s %s — an MCP server for fal.ai's video-to-video models.
 
-Usage: %s [flags]
+Usage: %[3]s [flags]                serve MCP (an MCP client starts it itself)
+       %[3]s config CLIENT [flags]  print a client's configuration (claude-desktop,
+                                    claude-code, vscode or cursor); --write merges it
+       %[3]s doctor [--online]      check the key, folders and client configurations
 
-Serves MCP over stdio. Logs go to stderr. The fal key is read from the
-environment: FAL_KEY, or FAL_KEY_ID and FAL_KEY_SECRET.
+Serves MCP over stdio (the default), streamable HTTP (--transport http, at
+/mcp) or legacy SSE (--transport sse, at /sse and /message). Logs go to
+stderr. The fal key is read from the environment: FAL_KEY, or FAL_KEY_ID
+and FAL_KEY_SECRET.
 
 Flags:
 `, tools.Name, versionString(), tools.Name)
