@@ -62,7 +62,7 @@ func runConcurrent(b *testing.B, calls int, withLedger bool) runFigures {
 	b.StopTimer()
 	emu := faltest.NewServer(faltest.Options{Key: testKey})
 	defer emu.Close()
-	emu.SetScript("fal-ai/video-upscaler", faltest.Script{RunTime: 50 * time.Millisecond, Logs: []string{"a", "b", "c"},
+	emu.SetScript("fal-ai/video-upscaler", faltest.Script{RunTime: 500 * time.Millisecond, Logs: []string{"a", "b", "c"},
 		Output: emu.ServeOutputFiles([]byte(`{"video":{"url":"https://x/out.mp4","content_type":"video/mp4"}}`))})
 	ctx, cancel := context.WithCancel(context.Background())
 	var background sync.WaitGroup
