@@ -121,3 +121,21 @@ func TestReattachByEndpointID(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownRequestSaysWhatToDo: a request id this server has no record
+// of (and no endpoint_id) gets an answer that names job_list and the most
+// recent jobs, and says how to reach a job submitted elsewhere.
+func TestUnknownRequestSaysWhatToDo(t *testing.T) {
+	h := newHarness(t, mcp.ProtocolVersion20260728)
+	h.emu.SetScript("fal-ai/video-upscaler", faltest.Script{Output: map[string]any{}})
+	ctx := ctxT(t)
+	job := jobOf(t, h.call(t, ctx, "upscale_video", map[string]any{"video_url": "https://x/in.mp4", "wait_seconds": 0}))
+	for _, tool := range []string{"job_status", "job_result", "job_cancel"} {
+		res := h.call(t, ctx, tool, map[string]any{"request_id": "abc123"})
+		msg := text(res)
+		if !res.IsError || !strings.Contains(msg, "job_list") || !strings.Contains(msg, job.RequestID+" (upscale_video") ||
+			!strings.Contains(msg, "endpoint_id") {
+			t.Errorf("%s of an unknown id = %s", tool, msg)
+		}
+	}
+}
