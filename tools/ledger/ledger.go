@@ -88,6 +88,12 @@ type Job struct {
 	SubmittedAt   time.Time
 	UpdatedAt     time.Time
 	CompletedAt   time.Time // zero until the job ends
+	// EstimatedCostUSD is the job's cost as estimated before its submit
+	// (nil: unknown); CostBasis says how.
+	EstimatedCostUSD *float64
+	CostBasis        string
+	// InputHash identifies the tool's canonical input, for FindDuplicate.
+	InputHash string
 }
 
 // Event is one change of a job's status.
@@ -172,6 +178,17 @@ var migrations = []string{
 	ALTER TABLE jobs ADD COLUMN saved TEXT NOT NULL DEFAULT '{}';
 	ALTER TABLE jobs ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
 	ALTER TABLE jobs ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;`,
+	`ALTER TABLE jobs ADD COLUMN estimated_cost_usd REAL;
+	ALTER TABLE jobs ADD COLUMN cost_basis TEXT NOT NULL DEFAULT '';
+	ALTER TABLE jobs ADD COLUMN input_hash TEXT NOT NULL DEFAULT '';
+	CREATE INDEX jobs_by_input ON jobs (tool, input_hash, submitted_at DESC);
+	CREATE TABLE prices (
+		endpoint_id TEXT PRIMARY KEY,
+		unit_price  REAL NOT NULL,
+		unit        TEXT NOT NULL,
+		currency    TEXT NOT NULL,
+		fetched_at  INTEGER NOT NULL
+	);`,
 }
 
 // MaxLogs is how many log lines the ledger keeps per job (the newest).
@@ -438,10 +455,11 @@ func (l *Ledger) Insert(ctx context.Context, j Job) error {
 	input := ElideDataURIs(j.Input)
 	return l.exec(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (request_id, endpoint_id, tool, status, queue_position, input,
-			status_url, response_url, cancel_url, dry_run, submitted_at, updated_at, local_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
+			status_url, response_url, cancel_url, dry_run, submitted_at, updated_at, local_id, estimated_cost_usd, cost_basis, input_hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
 			j.RequestID, j.EndpointID, j.Tool, j.Status, nullInt(j.QueuePosition), string(input),
-			j.StatusURL, j.ResponseURL, j.CancelURL, j.DryRun, millis(j.SubmittedAt), millis(now), j.LocalID)
+			j.StatusURL, j.ResponseURL, j.CancelURL, j.DryRun, millis(j.SubmittedAt), millis(now), j.LocalID,
+			nullFloat(j.EstimatedCostUSD), j.CostBasis, j.InputHash)
 		if err != nil {
 			return err
 		}
@@ -723,7 +741,8 @@ func (l *Ledger) Release(ctx context.Context, requestID, owner string) error {
 }
 
 const jobColumns = `request_id, endpoint_id, tool, status, queue_position, input, status_url, response_url, cancel_url,
-	error, result, dry_run, submitted_at, updated_at, completed_at, logs, local_id, fetch_failed, saved, lease_owner, lease_until`
+	error, result, dry_run, submitted_at, updated_at, completed_at, logs, local_id, fetch_failed, saved, lease_owner, lease_until,
+	estimated_cost_usd, cost_basis, input_hash`
 
 func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	var (
@@ -734,9 +753,11 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 		submitted, updated int64
 		completed          sql.NullInt64
 		leaseUntil         int64
+		cost               sql.NullFloat64
 	)
 	err := row.Scan(&j.RequestID, &j.EndpointID, &j.Tool, &j.Status, &pos, &input, &j.StatusURL, &j.ResponseURL, &j.CancelURL,
-		&j.Error, &result, &j.DryRun, &submitted, &updated, &completed, &logs, &j.LocalID, &j.FetchFailed, &saved, &j.LeaseOwner, &leaseUntil)
+		&j.Error, &result, &j.DryRun, &submitted, &updated, &completed, &logs, &j.LocalID, &j.FetchFailed, &saved, &j.LeaseOwner, &leaseUntil,
+		&cost, &j.CostBasis, &j.InputHash)
 	if err != nil {
 		return j, err
 	}
@@ -752,6 +773,10 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	_ = json.Unmarshal([]byte(saved), &j.Saved)
 	j.SubmittedAt, j.UpdatedAt, j.CompletedAt = time.UnixMilli(submitted), time.UnixMilli(updated), fromMillis(completed)
 	j.LeaseUntil = time.UnixMilli(leaseUntil)
+	if cost.Valid {
+		c := cost.Float64
+		j.EstimatedCostUSD = &c
+	}
 	return j, nil
 }
 
