@@ -144,9 +144,7 @@ var measures = map[string]estimator{
 		secs := frames / p.FramesPerSecond
 		return secs, tier, fmt.Sprintf("%s s (%s at %s fps)", num(secs), how, num(p.FramesPerSecond))
 	},
-	"fal-ai/ltx-video-13b-distilled/multiconditioning": func(any, func(string) (MediaFacts, bool), Price) (float64, string, string) {
-		return 1, "", "1 video"
-	},
+	"fal-ai/ltx-video-13b-distilled/multiconditioning": oneVideo,
 	"fal-ai/pixverse/lipsync": func(in any, media func(string) (MediaFacts, bool), p Price) (float64, string, string) {
 		l := in.(*PixverseLipsyncInput)
 		f, ok := media(l.VideoURL)
@@ -183,13 +181,19 @@ var measures = map[string]estimator{
 	},
 }
 
+// oneVideo measures a job priced per video: one.
+func oneVideo(any, func(string) (MediaFacts, bool), Price) (float64, string, string) { return 1, "", "1 video" }
+
 // EstimateCost estimates what a job of the endpoint with this input (a
 // pointer to its input struct) will cost at price p. media tells what is
 // known of an input media URL.
 func EstimateCost(p Price, in any, media func(url string) (MediaFacts, bool)) Estimate {
 	m, ok := measures[p.EndpointID]
+	if !ok && p.Unit == PerVideo { // one video, whatever the input
+		m, ok = oneVideo, true
+	}
 	if !ok {
-		return Estimate{Basis: "fal publishes no price for " + p.EndpointID + " that this server can apply"}
+		return Estimate{Basis: "unknown: fal publishes no price for " + p.EndpointID + " that this server can apply"}
 	}
 	amount, tier, what := m(in, media, p)
 	if amount < 0 {
@@ -223,7 +227,7 @@ func EstimateCost(p Price, in any, media func(url string) (MediaFacts, bool)) Es
 		usd += blocks * p.TextUSDPer100Chars
 		basis += fmt.Sprintf(" + %d × $%s per 100 characters of text", int(blocks), num(p.TextUSDPer100Chars))
 	}
-	usd = math.Round(usd*1e6) / 1e6
+	usd = math.Round(usd*1e9) / 1e9 // no float noise in what users read
 	return Estimate{USD: &usd, Basis: basis}
 }
 

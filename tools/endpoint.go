@@ -43,6 +43,9 @@ func (s *toolset) newEndpointTool(row schemas.Endpoint) (*endpointTool, error) {
 		return nil, fmt.Errorf("tool %s: the endpoint has its own %s field", row.Tool, waitProperty)
 	}
 	props[waitProperty] = waitSchema(s.opts.MaxWait, "How long to wait for the job to finish before returning it as it stands")
+	for name, p := range spendProperties() {
+		props[name] = p
+	}
 	in, err = json.Marshal(doc)
 	if err != nil {
 		return nil, err
@@ -99,11 +102,16 @@ Media fields (%s) take %s; a local file is uploaded to fal first.`,
 
 // handle validates, submits, and waits for the job.
 func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	sa := spendArgsOf(req)
 	args, input, wait, err := et.parse(req)
 	if err != nil {
 		return mcp.NewToolResultError(fmt.Sprintf("%s: %v\nNothing was sent to fal.", et.row.Tool, err)), nil
 	}
 	s := et.s
+	cost, res := et.gate(ctx, req, sa, args, input, wait)
+	if res != nil {
+		return res, nil
+	}
 	if s.opts.NoKey {
 		return mcp.NewToolResultError("no fal key is set, so nothing was submitted: set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) " +
 			"in the server's environment, or start it with --dry-run to try the tools offline."), nil
@@ -114,7 +122,7 @@ func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*m
 	if input, err = et.decode(args); err != nil {
 		return mcp.NewToolResultError(fmt.Sprintf("%s: %v\nNothing was submitted.", et.row.Tool, err)), nil
 	}
-	job, err := s.submit(ctx, et.row, input)
+	job, err := s.submit(ctx, et.row, input, cost)
 	if err != nil {
 		return mcp.NewToolResultError(err.Error()), nil
 	}
@@ -154,6 +162,8 @@ func (et *endpointTool) parse(req mcp.CallToolRequest) (map[string]any, any, tim
 	}
 	wait := et.s.waitFrom(args)
 	delete(args, waitProperty)
+	delete(args, estimateOnlyProperty)
+	delete(args, forceNewProperty)
 	input, err := et.decode(args)
 	if err != nil {
 		return nil, nil, 0, err
@@ -200,7 +210,7 @@ func (s *toolset) waitFrom(args map[string]any) time.Duration {
 //
 // The submit does not end with the client's call: once sent, its answer
 // is awaited (within the request timeout) even if the client cancels.
-func (s *toolset) submit(ctx context.Context, row schemas.Endpoint, input any) (Job, error) {
+func (s *toolset) submit(ctx context.Context, row schemas.Endpoint, input any, c jobCost) (Job, error) {
 	sent, err := json.Marshal(input)
 	if err != nil {
 		return Job{}, fmt.Errorf("%s: the input does not encode as JSON: %v", row.Tool, err)
@@ -208,7 +218,8 @@ func (s *toolset) submit(ctx context.Context, row schemas.Endpoint, input any) (
 	now := time.Now().UTC()
 	localID := newLocalID()
 	s.jobs.prepare(Job{RequestID: localID, EndpointID: row.ID, Tool: row.Tool, Status: StatusUnknown,
-		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun, Input: sent}, sent)
+		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun, Input: sent,
+		EstimatedCostUSD: c.est.USD, CostBasis: c.est.Basis, inputHash: c.hash}, sent)
 	h, err := s.opts.Fal.Submit(context.WithoutCancel(ctx), row.ID, json.RawMessage(sent), falqueue.SubmitOptions{})
 	if err != nil {
 		if mayHaveQueued(err) {

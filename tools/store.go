@@ -102,7 +102,7 @@ func (s *jobStore) prepare(j Job, input json.RawMessage) {
 	ctx, cancel := s.ledgerCtx()
 	defer cancel()
 	err := s.led.Prepare(ctx, ledger.Job{LocalID: j.RequestID, EndpointID: j.EndpointID, Tool: j.Tool, Input: input,
-		DryRun: j.DryRun, SubmittedAt: j.SubmittedAt})
+		DryRun: j.DryRun, SubmittedAt: j.SubmittedAt, EstimatedCostUSD: j.EstimatedCostUSD, CostBasis: j.CostBasis, InputHash: j.inputHash})
 	s.noteLedger("write", err)
 }
 
@@ -249,7 +249,7 @@ func ptrEqual(a, b *int) bool { return a == nil && b == nil || a != nil && b != 
 func fromLedger(lj ledger.Job) Job {
 	j := Job{RequestID: lj.RequestID, EndpointID: lj.EndpointID, Tool: lj.Tool, Status: lj.Status, QueuePosition: lj.QueuePosition,
 		SubmittedAt: lj.SubmittedAt.UTC(), UpdatedAt: lj.UpdatedAt.UTC(), Error: lj.Error, Result: lj.Result, DryRun: lj.DryRun,
-		fetchFailed: lj.FetchFailed}
+		fetchFailed: lj.FetchFailed, EstimatedCostUSD: lj.EstimatedCostUSD, CostBasis: lj.CostBasis, inputHash: lj.InputHash}
 	j.Logs = lastLogs(lj.Logs)
 	if !lj.CompletedAt.IsZero() {
 		t := lj.CompletedAt.UTC()
