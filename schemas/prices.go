@@ -182,7 +182,9 @@ var measures = map[string]estimator{
 }
 
 // oneVideo measures a job priced per video: one.
-func oneVideo(any, func(string) (MediaFacts, bool), Price) (float64, string, string) { return 1, "", "1 video" }
+func oneVideo(any, func(string) (MediaFacts, bool), Price) (float64, string, string) {
+	return 1, "", "1 video"
+}
 
 // EstimateCost estimates what a job of the endpoint with this input (a
 // pointer to its input struct) will cost at price p. media tells what is

@@ -19,7 +19,6 @@ func TestPricesTable(t *testing.T) {
 	}
 }
 
-
 func TestEstimateCost(t *testing.T) {
 	known := map[string]MediaFacts{
 		"https://x/10s.mp4":  {Seconds: 10, Frames: 240, Width: 640, Height: 360},
