@@ -358,7 +358,7 @@ func (s *Server) takeFault(op Op) *Fault {
 // Request is one logged request.
 type Request struct {
 	Op        Op
-	Host      string // "queue", "rest", "cdn" or, for webhook deliveries, "webhook"
+	Host      string // "queue", "rest", "cdn", "api" or, for webhook deliveries, "webhook"
 	Method    string
 	Path      string
 	RawQuery  string
