@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -49,6 +50,24 @@ func spendArgsOf(req mcp.CallToolRequest) spendArgs {
 type jobCost struct {
 	est  schemas.Estimate
 	hash string
+}
+
+// cap is the budget the ledger checks as it writes the job ahead (nil:
+// no budget, or the estimate is unknown).
+func (c jobCost) cap(budget *float64) *ledger.SpendCap {
+	if budget == nil || c.est.USD == nil {
+		return nil
+	}
+	return &ledger.SpendCap{USD: *budget, Since: time.Now().Add(-spendWindow)}
+}
+
+// overBudget explains a job the ledger refused as it was written ahead:
+// another call (of this process or another) took the budget in between.
+func (s *toolset) overBudget(ctx context.Context, row schemas.Endpoint, est schemas.Estimate, err error) error {
+	if p := s.limitProblem(ctx, row, est); p != "" {
+		return errors.New(p)
+	}
+	return fmt.Errorf("%s: over budget (%v). Nothing was sent to fal.", row.Tool, err)
 }
 
 // spendWindow is the window of --budget and of job_list's recent spend.
@@ -193,7 +212,7 @@ func (s *toolset) limitProblem(ctx context.Context, row schemas.Endpoint, est sc
 				row.Tool, money(*b), err)
 		}
 		switch {
-		case est.USD != nil && spent.USD+*est.USD > *b:
+		case est.USD != nil && spent.USD+*est.USD > *b+1e-9:
 			return fmt.Sprintf("%s: over budget. Estimated spend in the last 24 h is %s of the %s budget (--budget, FAL_VIDEO_MCP_BUDGET); "+
 				"this job is estimated at %s (%s), which would bring it to %s. Nothing was sent to fal. "+
 				"Wait for older jobs to leave the 24 h window, ask the user to raise --budget, or make the job smaller.",

@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -386,5 +387,40 @@ func TestConfirmAbove(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestBudgetRace: calls of two servers sharing a ledger at the same time,
+// each within the budget alone but not together: exactly one is submitted.
+func TestBudgetRace(t *testing.T) {
+	emu := faltest.NewServer(faltest.Options{Key: testKey, DefaultScript: &faltest.Script{Output: map[string]any{}}})
+	t.Cleanup(emu.Close)
+	dir := t.TempDir()
+	budget := func(o *tools.Options) { o.Budget = usd(0.05) }
+	opt1, _ := withLedger(t, dir, make(chan tools.Job, 10))
+	opt2, _ := withLedger(t, dir, make(chan tools.Job, 10))
+	hs := []*harness{newHarnessOn(t, emu, mcp.ProtocolVersion20260728, opt1, budget), newHarnessOn(t, emu, mcp.ProtocolVersion20260728, opt2, budget)}
+	ctx := ctxT(t)
+	results := make(chan *mcp.CallToolResult, 4)
+	for i := range 4 {
+		go func() {
+			res, err := hs[i%2].callErr(ctx, "ltx_multiconditioning_video", map[string]any{"prompt": fmt.Sprintf("p%d", i), "wait_seconds": 0})
+			if err != nil {
+				res = mcp.NewToolResultError(err.Error())
+			}
+			results <- res
+		}()
+	}
+	ok := 0
+	for range 4 {
+		res := <-results
+		if !res.IsError {
+			ok++
+		} else if !strings.Contains(text(res), "over budget") {
+			t.Errorf("refusal: %s", text(res))
+		}
+	}
+	if ok != 1 || submits(emu) != 1 {
+		t.Errorf("%d calls accepted, %d submits; the budget allows one $0.04 job", ok, submits(emu))
 	}
 }

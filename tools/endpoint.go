@@ -217,9 +217,11 @@ func (s *toolset) submit(ctx context.Context, row schemas.Endpoint, input any, c
 	}
 	now := time.Now().UTC()
 	localID := newLocalID()
-	s.jobs.prepare(Job{RequestID: localID, EndpointID: row.ID, Tool: row.Tool, Status: StatusUnknown,
+	if err := s.jobs.prepare(Job{RequestID: localID, EndpointID: row.ID, Tool: row.Tool, Status: StatusUnknown,
 		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun, Input: sent,
-		EstimatedCostUSD: c.est.USD, CostBasis: c.est.Basis, inputHash: c.hash}, sent)
+		EstimatedCostUSD: c.est.USD, CostBasis: c.est.Basis, inputHash: c.hash}, sent, c.cap(s.opts.Budget)); err != nil {
+		return Job{}, s.overBudget(ctx, row, c.est, err)
+	}
 	h, err := s.opts.Fal.Submit(context.WithoutCancel(ctx), row.ID, json.RawMessage(sent), falqueue.SubmitOptions{})
 	if err != nil {
 		if mayHaveQueued(err) {

@@ -91,19 +91,29 @@ func (s *jobStore) put(j Job, h *falqueue.Handle, followed bool) *record {
 }
 
 // prepare records a job before its submit leaves the process: under its
-// local id, with status unknown, in memory and in the ledger.
-func (s *jobStore) prepare(j Job, input json.RawMessage) {
+// local id, with status unknown, in memory and in the ledger. With a cap
+// (--budget), a job the ledger finds over it is not recorded and the
+// error matches ledger.ErrOverBudget; other ledger failures are noted.
+func (s *jobStore) prepare(j Job, input json.RawMessage, cap *ledger.SpendCap) error {
 	s.mu.Lock()
 	s.put(j, nil, true)
 	s.mu.Unlock()
 	if s.led == nil {
-		return
+		return nil
 	}
 	ctx, cancel := s.ledgerCtx()
 	defer cancel()
 	err := s.led.Prepare(ctx, ledger.Job{LocalID: j.RequestID, EndpointID: j.EndpointID, Tool: j.Tool, Input: input,
-		DryRun: j.DryRun, SubmittedAt: j.SubmittedAt, EstimatedCostUSD: j.EstimatedCostUSD, CostBasis: j.CostBasis, InputHash: j.inputHash})
+		DryRun: j.DryRun, SubmittedAt: j.SubmittedAt, EstimatedCostUSD: j.EstimatedCostUSD, CostBasis: j.CostBasis, InputHash: j.inputHash,
+		Cap: cap})
+	if errors.Is(err, ledger.ErrOverBudget) {
+		s.mu.Lock()
+		s.forget(j.RequestID)
+		s.mu.Unlock()
+		return err
+	}
 	s.noteLedger("write", err)
+	return nil
 }
 
 // submitted records fal's answer to a prepared submit: the job takes fal's
@@ -147,18 +157,23 @@ func (s *jobStore) lost(localID, reason string) Job {
 // discard forgets a prepared submit that fal refused for certain.
 func (s *jobStore) discard(localID string) {
 	s.mu.Lock()
-	delete(s.byID, localID)
-	for i, r := range s.order {
-		if r.job.RequestID == localID {
-			s.order = append(s.order[:i], s.order[i+1:]...)
-			break
-		}
-	}
+	s.forget(localID)
 	s.mu.Unlock()
 	if s.led != nil {
 		ctx, cancel := s.ledgerCtx()
 		defer cancel()
 		s.noteLedger("write", s.led.Discard(ctx, localID))
+	}
+}
+
+// forget drops a job from memory; the caller holds s.mu.
+func (s *jobStore) forget(id string) {
+	delete(s.byID, id)
+	for i, r := range s.order {
+		if r.job.RequestID == id {
+			s.order = append(s.order[:i], s.order[i+1:]...)
+			break
+		}
 	}
 }
 

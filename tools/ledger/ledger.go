@@ -94,6 +94,11 @@ type Job struct {
 	CostBasis        string
 	// InputHash identifies the tool's canonical input, for FindDuplicate.
 	InputHash string
+	// Cap, if set, makes Prepare refuse (ErrOverBudget) a job whose
+	// estimate would take the spend since Cap.Since above Cap.USD, checked
+	// in the transaction that writes it: processes sharing the ledger
+	// cannot both pass the same budget.
+	Cap *SpendCap
 }
 
 // Event is one change of a job's status.
@@ -454,6 +459,9 @@ func (l *Ledger) Insert(ctx context.Context, j Job) error {
 	}
 	input := ElideDataURIs(j.Input)
 	return l.exec(ctx, func(tx *sql.Tx) error {
+		if err := checkCap(ctx, tx, j); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (request_id, endpoint_id, tool, status, queue_position, input,
 			status_url, response_url, cancel_url, dry_run, submitted_at, updated_at, local_id, estimated_cost_usd, cost_basis, input_hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -92,4 +93,30 @@ func (l *Ledger) CachedPrice(ctx context.Context, endpointID string, since time.
 	}
 	p.FetchedAt = time.UnixMilli(at)
 	return p, true, nil
+}
+
+// ErrOverBudget is returned by Prepare when a job's Cap would be passed.
+var ErrOverBudget = errors.New("ledger: the job would take the estimated spend over the budget")
+
+// SpendCap is a budget: at most USD of estimated spend since Since.
+type SpendCap struct {
+	USD   float64
+	Since time.Time
+}
+
+const spentSQL = `SELECT COALESCE(SUM(estimated_cost_usd), 0) FROM jobs WHERE submitted_at >= ? AND status != 'failed' AND dry_run = ?`
+
+func checkCap(ctx context.Context, tx *sql.Tx, j Job) error {
+	if j.Cap == nil || j.EstimatedCostUSD == nil {
+		return nil
+	}
+	var spent float64
+	if err := tx.QueryRowContext(ctx, spentSQL, millis(j.Cap.Since), j.DryRun).Scan(&spent); err != nil {
+		return err
+	}
+	if spent+*j.EstimatedCostUSD > j.Cap.USD+1e-9 {
+		return fmt.Errorf("%w: $%g spent since %s, budget $%g, job $%g", ErrOverBudget, spent, j.Cap.Since.Format(time.RFC3339),
+			j.Cap.USD, *j.EstimatedCostUSD)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -88,5 +89,29 @@ func TestPriceCache(t *testing.T) {
 	p, ok, err := l.CachedPrice(ctx, "e", time.Now().Add(-24*time.Hour))
 	if err != nil || !ok || p.UnitPrice != 0.2 || p.Unit != "seconds" {
 		t.Errorf("cached price %+v %v %v", p, ok, err)
+	}
+}
+
+// TestPrepareWithinCap: the budget is checked in the transaction that
+// writes a job ahead, so two writers cannot both pass it.
+func TestPrepareWithinCap(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, b := open(t, dir), open(t, dir)
+	cap := &ledger.SpendCap{USD: 1, Since: time.Now().Add(-time.Hour)}
+	job := func(id string, cost float64) ledger.Job {
+		return ledger.Job{LocalID: id, Tool: "t", EndpointID: "e", Input: []byte(`{}`), EstimatedCostUSD: usd(cost), Cap: cap}
+	}
+	if err := a.Prepare(ctx, job("local-1", 0.6)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Prepare(ctx, job("local-2", 0.6)); !errors.Is(err, ledger.ErrOverBudget) {
+		t.Errorf("second job over the cap: err %v, want ErrOverBudget", err)
+	}
+	if _, err := b.Get(ctx, "local-2"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("the refused job was written: %v", err)
+	}
+	if err := b.Prepare(ctx, job("local-3", 0.4)); err != nil {
+		t.Errorf("a job that fits: %v", err)
 	}
 }
