@@ -82,6 +82,9 @@ func (et *endpointTool) gate(ctx context.Context, req mcp.CallToolRequest, sa sp
 	s := et.s
 	c := jobCost{est: s.estimate(ctx, et.row, input)}
 	if sa.estimateOnly {
+		if p := et.mediaProblems(ctx, args); p != "" {
+			return c, mcp.NewToolResultError(fmt.Sprintf("%s: invalid arguments:\n- %s\nNothing was sent to fal.", et.row.Tool, p))
+		}
 		return c, s.estimateResult(ctx, et.row, c.est)
 	}
 	if s.opts.DedupeWindow > 0 {
@@ -97,6 +100,30 @@ func (et *endpointTool) gate(ctx context.Context, req mcp.CallToolRequest, sa sp
 		return c, mcp.NewToolResultError(p)
 	}
 	return c, s.confirm(ctx, req, et.row, c.est)
+}
+
+// mediaProblems checks the media fields as a submit would, without
+// uploading: what is not acceptable, and local files that cannot be read.
+func (et *endpointTool) mediaProblems(ctx context.Context, args map[string]any) string {
+	var problems []string
+	for _, p := range et.media {
+		eachMedia(args, strings.Split(p, "."), "", func(field, v string, _ func(string)) {
+			local, problem := classifyMedia(v)
+			if problem != "" {
+				problems = append(problems, fmt.Sprintf("%s: got %s — %s; allowed: %s", field, display(v), problem, mediaAccepted))
+				return
+			}
+			if local {
+				f, err := et.s.uploads.open(ctx, v)
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("%s: %v", field, err))
+					return
+				}
+				f.Close()
+			}
+		})
+	}
+	return strings.Join(problems, "\n- ")
 }
 
 // spending is the toolset's state for costs: prices and the media prober.
@@ -344,7 +371,7 @@ type priceBook struct {
 
 // apiPrice is what the pricing API said of one endpoint, and when.
 type apiPrice struct {
-	price *falqueue.Price // nil: fal gave none (or could not be asked)
+	price *falqueue.Price // nil: fal gave none, or could not be asked
 	at    time.Time
 }
 
@@ -399,28 +426,40 @@ func (pb *priceBook) fromAPI(ctx context.Context, endpointID string) *falqueue.P
 			return p
 		}
 	}
+	// One request asks for every endpoint of the catalog at once.
+	ids := []string{endpointID}
+	for _, row := range schemas.Catalog {
+		if row.ID != endpointID {
+			ids = append(ids, row.ID)
+		}
+	}
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	prices, err := pb.fal.Prices(actx, endpointID)
+	prices, err := pb.fal.Prices(actx, ids...)
 	if err != nil {
-		pb.log.Info("fal's pricing API cannot be reached; estimating from the built-in price table", "endpoint_id", endpointID, "err", err)
+		pb.log.Info("fal's pricing API cannot be reached; estimating from the built-in price table", "err", err)
 		pb.remember(endpointID, nil, now)
 		return nil
 	}
-	for _, p := range prices {
-		if p.EndpointID != endpointID {
-			continue
-		}
-		pb.remember(endpointID, &p, now)
-		if pb.led != nil {
-			lctx, cancel := context.WithTimeout(ctx, ledgerTimeout)
-			_ = pb.led.SavePrices(lctx, []ledger.Price{{EndpointID: p.EndpointID, UnitPrice: p.UnitPrice, Unit: p.Unit, Currency: p.Currency, FetchedAt: now}})
-			cancel()
-		}
-		return &p
+	var found *falqueue.Price
+	var save []ledger.Price
+	for _, id := range ids {
+		pb.remember(id, nil, now) // fal publishes none, unless listed
 	}
-	pb.remember(endpointID, nil, now)
-	return nil
+	for i := range prices {
+		p := &prices[i]
+		pb.remember(p.EndpointID, p, now)
+		save = append(save, ledger.Price{EndpointID: p.EndpointID, UnitPrice: p.UnitPrice, Unit: p.Unit, Currency: p.Currency, FetchedAt: now})
+		if p.EndpointID == endpointID {
+			found = p
+		}
+	}
+	if pb.led != nil && len(save) > 0 {
+		lctx, cancel := context.WithTimeout(ctx, ledgerTimeout)
+		_ = pb.led.SavePrices(lctx, save)
+		cancel()
+	}
+	return found
 }
 
 func (pb *priceBook) remember(endpointID string, p *falqueue.Price, at time.Time) {

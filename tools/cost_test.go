@@ -424,3 +424,28 @@ func TestBudgetRace(t *testing.T) {
 		t.Errorf("%d calls accepted, %d submits; the budget allows one $0.04 job", ok, submits(emu))
 	}
 }
+
+// TestEstimateOnlyValidates: estimate_only checks the input as a submit
+// would, local files included, and sends nothing.
+func TestEstimateOnlyValidates(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, mcp.ProtocolVersion20260728, allowing(t, dir))
+	ctx := ctxT(t)
+	for _, c := range []struct {
+		args map[string]any
+		want string
+	}{
+		{map[string]any{"video_url": "relative/in.mp4"}, "video_url: got"},
+		{map[string]any{"video_url": filepath.Join(t.TempDir(), "outside.mp4")}, "video_url:"},
+		{map[string]any{"video_url": "https://x/in.mp4", "scale": 99}, "scale"},
+	} {
+		c.args["estimate_only"] = true
+		res := h.call(t, ctx, "upscale_video", c.args)
+		if !res.IsError || !strings.Contains(text(res), c.want) {
+			t.Errorf("%v: %s", c.args, text(res))
+		}
+	}
+	if n := len(h.emu.Requests()); n != 0 {
+		t.Errorf("%d requests reached the emulator", n)
+	}
+}

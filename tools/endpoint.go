@@ -96,7 +96,8 @@ func endpointDescription(row schemas.Endpoint, maxWait time.Duration, media []st
 
 Runs the fal endpoint %s on fal's queue; the job costs money on the user's fal account and can take minutes.
 The call waits up to wait_seconds (default %d, at most %d) and returns the job: if its status is still queued or running, call job_status with the request_id (and wait_seconds) until it ends, then job_result for the output video. Do not submit again to "retry" a job that is still running.
-Media fields (%s) take %s; a local file is uploaded to fal first.`,
+Media fields (%s) take %s; a local file is uploaded to fal first.
+The job's estimated_cost_usd (null when unknown) and cost_basis come from fal's price; estimate_only: true estimates without submitting. A call identical to one submitted a few minutes ago returns that job instead of paying again; force_new: true submits anyway.`,
 		strings.TrimSpace(row.Purpose), row.ID, int(min(DefaultWait, maxWait)/time.Second), int(maxWait/time.Second), fields, mediaAccepted)
 }
 
