@@ -50,6 +50,9 @@ func spendArgsOf(req mcp.CallToolRequest) spendArgs {
 type jobCost struct {
 	est  schemas.Estimate
 	hash string
+	// done ends this call's claim on its input (see spending.claim); the
+	// handler calls it once the submit is over.
+	done func()
 }
 
 // cap is the budget the ledger checks as it writes the job ahead (nil:
@@ -90,16 +93,39 @@ func (et *endpointTool) gate(ctx context.Context, req mcp.CallToolRequest, sa sp
 	if s.opts.DedupeWindow > 0 {
 		c.hash = et.canonicalHash(ctx, args)
 		if !sa.forceNew && c.hash != "" {
+			// An identical call of this process still on its way to fal
+			// (uploading, say) is waited for; then the ledger is asked.
+			for c.done == nil {
+				busy, done := s.spend.claim(c.hash)
+				if done != nil {
+					c.done = done
+					break
+				}
+				select {
+				case <-busy:
+				case <-ctx.Done():
+					return c, mcp.NewToolResultError(fmt.Sprintf("%s: the call ended while an identical call was being submitted. Nothing was sent to fal.", et.row.Tool))
+				}
+			}
 			if job, ok := s.findDuplicate(ctx, et.row.Tool, c.hash); ok {
+				c.done()
 				return c, s.duplicateResult(ctx, req, job, wait)
 			}
 		}
 	}
+	if c.done == nil {
+		c.done = func() {}
+	}
 	if p := s.limitProblem(ctx, et.row, c.est); p != "" {
 		s.opts.Logger.Info("job refused by a spend limit", "tool", et.row.Tool)
+		c.done()
 		return c, mcp.NewToolResultError(p)
 	}
-	return c, s.confirm(ctx, req, et.row, c.est)
+	if res := s.confirm(ctx, req, et.row, c.est); res != nil {
+		c.done()
+		return c, res
+	}
+	return c, nil
 }
 
 // mediaProblems checks the media fields as a submit would, without
@@ -130,14 +156,40 @@ func (et *endpointTool) mediaProblems(ctx context.Context, args map[string]any) 
 type spending struct {
 	prices *priceBook
 	prober *mediaprobe.Prober
+
+	mu       sync.Mutex
+	inFlight map[string]chan struct{} // canonical input → closed when its submit is over
+}
+
+// claim makes this call the one that submits an input, unless another
+// call of this process is already on it: then busy is closed when that
+// call's submit is over. done releases the claim.
+func (sp *spending) claim(hash string) (busy <-chan struct{}, done func()) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if ch, ok := sp.inFlight[hash]; ok {
+		return ch, nil
+	}
+	ch := make(chan struct{})
+	sp.inFlight[hash] = ch
+	var once sync.Once
+	return nil, func() {
+		once.Do(func() {
+			sp.mu.Lock()
+			delete(sp.inFlight, hash)
+			sp.mu.Unlock()
+			close(ch)
+		})
+	}
 }
 
 func newSpending(opts Options) *spending {
 	hc := *opts.Fal.PublicHTTPClient()
 	hc.Timeout = 10 * time.Second
 	return &spending{
-		prices: &priceBook{fal: opts.Fal, led: opts.Ledger, live: opts.LivePrices, log: opts.Logger, mem: map[string]apiPrice{}},
-		prober: &mediaprobe.Prober{HTTP: &hc, NoRemoteFFprobe: true, Timeout: 10 * time.Second},
+		prices:   &priceBook{fal: opts.Fal, led: opts.Ledger, live: opts.LivePrices, log: opts.Logger, mem: map[string]apiPrice{}},
+		prober:   &mediaprobe.Prober{HTTP: &hc, NoRemoteFFprobe: true, Timeout: 10 * time.Second},
+		inFlight: map[string]chan struct{}{},
 	}
 }
 

@@ -449,3 +449,34 @@ func TestEstimateOnlyValidates(t *testing.T) {
 		t.Errorf("%d requests reached the emulator", n)
 	}
 }
+
+// TestDedupeConcurrent: identical calls arriving together, while the
+// first is still on its way to fal, enqueue one job.
+func TestDedupeConcurrent(t *testing.T) {
+	emu := faltest.NewServer(faltest.Options{Key: testKey})
+	t.Cleanup(emu.Close)
+	emu.SetScript("fal-ai/video-upscaler", faltest.Script{Manual: true})
+	opt, _ := withLedger(t, t.TempDir(), make(chan tools.Job, 10))
+	h := newHarnessOn(t, emu, mcp.ProtocolVersion20260728, opt, func(o *tools.Options) { o.DedupeWindow = tools.DefaultDedupeWindow })
+	ctx := ctxT(t)
+	ids := make(chan string, 6)
+	for range 6 {
+		go func() {
+			res, err := h.callErr(ctx, "upscale_video", map[string]any{"video_url": "https://x/in.mp4", "wait_seconds": 0})
+			if err != nil || res.IsError {
+				ids <- fmt.Sprintf("error %v %s", err, text(res))
+				return
+			}
+			ids <- jobOf(t, res).RequestID
+		}()
+	}
+	first := <-ids
+	for range 5 {
+		if id := <-ids; id != first {
+			t.Errorf("job %s, want %s", id, first)
+		}
+	}
+	if n := submits(emu); n != 1 {
+		t.Errorf("%d submits, want 1", n)
+	}
+}

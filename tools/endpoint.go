@@ -113,6 +113,7 @@ func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*m
 	if res != nil {
 		return res, nil
 	}
+	defer cost.done()
 	if s.opts.NoKey {
 		return mcp.NewToolResultError("no fal key is set, so nothing was submitted: set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) " +
 			"in the server's environment, or start it with --dry-run to try the tools offline."), nil
@@ -124,6 +125,7 @@ func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*m
 		return mcp.NewToolResultError(fmt.Sprintf("%s: %v\nNothing was submitted.", et.row.Tool, err)), nil
 	}
 	job, err := s.submit(ctx, et.row, input, cost)
+	cost.done() // the job is in the ledger: an identical call now finds it
 	if err != nil {
 		return mcp.NewToolResultError(err.Error()), nil
 	}
