@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -55,9 +56,9 @@ type jobCost struct {
 	done func()
 }
 
-// cap is the budget the ledger checks as it writes the job ahead (nil:
+// budgetCap is the budget the ledger checks as it writes the job ahead (nil:
 // no budget, or the estimate is unknown).
-func (c jobCost) cap(budget *float64) *ledger.SpendCap {
+func (c jobCost) budgetCap(budget *float64) *ledger.SpendCap {
 	if budget == nil || c.est.USD == nil {
 		return nil
 	}
@@ -184,7 +185,10 @@ func (sp *spending) claim(hash string) (busy <-chan struct{}, done func()) {
 }
 
 func newSpending(opts Options) *spending {
-	hc := *opts.Fal.PublicHTTPClient()
+	hc := http.Client{}
+	if opts.Fal != nil {
+		hc = *opts.Fal.PublicHTTPClient()
+	}
 	hc.Timeout = 10 * time.Second
 	return &spending{
 		prices:   &priceBook{fal: opts.Fal, led: opts.Ledger, live: opts.LivePrices, log: opts.Logger, mem: map[string]apiPrice{}},
@@ -224,7 +228,7 @@ func (s *toolset) mediaFacts(ctx context.Context) func(string) (schemas.MediaFac
 			}
 			info, err = s.spend.prober.ProbeFile(ctx, f.File, f.Size)
 			f.Close()
-		case (strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://")) && s.opts.ProbeInputURLs:
+		case (strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://")) && s.opts.ProbeInputURLs && s.opts.Fal != nil:
 			info, err = s.spend.prober.ProbeURL(ctx, src)
 		default:
 			return schemas.MediaFacts{}, false

@@ -222,7 +222,7 @@ func (s *toolset) submit(ctx context.Context, row schemas.Endpoint, input any, c
 	localID := newLocalID()
 	if err := s.jobs.prepare(Job{RequestID: localID, EndpointID: row.ID, Tool: row.Tool, Status: StatusUnknown,
 		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun, Input: sent,
-		EstimatedCostUSD: c.est.USD, CostBasis: c.est.Basis, inputHash: c.hash}, sent, c.cap(s.opts.Budget)); err != nil {
+		EstimatedCostUSD: c.est.USD, CostBasis: c.est.Basis, inputHash: c.hash}, sent, c.budgetCap(s.opts.Budget)); err != nil {
 		return Job{}, s.overBudget(ctx, row, c.est, err)
 	}
 	h, err := s.opts.Fal.Submit(context.WithoutCancel(ctx), row.ID, json.RawMessage(sent), falqueue.SubmitOptions{})

@@ -94,7 +94,7 @@ func (s *jobStore) put(j Job, h *falqueue.Handle, followed bool) *record {
 // local id, with status unknown, in memory and in the ledger. With a cap
 // (--budget), a job the ledger finds over it is not recorded and the
 // error matches ledger.ErrOverBudget; other ledger failures are noted.
-func (s *jobStore) prepare(j Job, input json.RawMessage, cap *ledger.SpendCap) error {
+func (s *jobStore) prepare(j Job, input json.RawMessage, budget *ledger.SpendCap) error {
 	s.mu.Lock()
 	s.put(j, nil, true)
 	s.mu.Unlock()
@@ -105,7 +105,7 @@ func (s *jobStore) prepare(j Job, input json.RawMessage, cap *ledger.SpendCap) e
 	defer cancel()
 	err := s.led.Prepare(ctx, ledger.Job{LocalID: j.RequestID, EndpointID: j.EndpointID, Tool: j.Tool, Input: input,
 		DryRun: j.DryRun, SubmittedAt: j.SubmittedAt, EstimatedCostUSD: j.EstimatedCostUSD, CostBasis: j.CostBasis, InputHash: j.inputHash,
-		Cap: cap})
+		Cap: budget})
 	if errors.Is(err, ledger.ErrOverBudget) {
 		s.mu.Lock()
 		s.forget(j.RequestID)

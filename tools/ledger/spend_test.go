@@ -98,9 +98,9 @@ func TestPrepareWithinCap(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	a, b := open(t, dir), open(t, dir)
-	cap := &ledger.SpendCap{USD: 1, Since: time.Now().Add(-time.Hour)}
+	limit := &ledger.SpendCap{USD: 1, Since: time.Now().Add(-time.Hour)}
 	job := func(id string, cost float64) ledger.Job {
-		return ledger.Job{LocalID: id, Tool: "t", EndpointID: "e", Input: []byte(`{}`), EstimatedCostUSD: usd(cost), Cap: cap}
+		return ledger.Job{LocalID: id, Tool: "t", EndpointID: "e", Input: []byte(`{}`), EstimatedCostUSD: usd(cost), Cap: limit}
 	}
 	if err := a.Prepare(ctx, job("local-1", 0.6)); err != nil {
 		t.Fatal(err)
