@@ -37,9 +37,12 @@ func (s *toolset) probeTool() (server.ServerTool, error) {
 	}
 	// URLs are read with the client of downloads: fal's hosts or public
 	// addresses only, never this machine's or its network's.
-	hc := *s.opts.Fal.PublicHTTPClient()
-	hc.Timeout = 30 * time.Second
-	prober := &mediaprobe.Prober{HTTP: &hc, NoRemoteFFprobe: true}
+	prober := &mediaprobe.Prober{NoRemoteFFprobe: true}
+	if s.opts.Fal != nil {
+		hc := *s.opts.Fal.PublicHTTPClient()
+		hc.Timeout = 30 * time.Second
+		prober.HTTP = &hc
+	}
 	tool := mcp.Tool{
 		Name:  "probe_media",
 		Title: "Probe a media file",
@@ -72,6 +75,9 @@ func (s *toolset) probeTool() (server.ServerTool, error) {
 				return mcp.NewToolResultError(probeError(src, err)), nil
 			}
 		case strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://"):
+			if prober.HTTP == nil {
+				return mcp.NewToolResultError("probe_media: this server has no fal client to read URLs with"), nil
+			}
 			if info, err = prober.ProbeURL(ctx, src); err != nil {
 				return mcp.NewToolResultError(probeError(src, err)), nil
 			}
