@@ -490,6 +490,9 @@ func (l *Ledger) Prepare(ctx context.Context, j Job) error {
 	}
 	j.RequestID, j.Status, j.QueuePosition = j.LocalID, StatusUnknown, nil
 	j.StatusURL, j.ResponseURL, j.CancelURL = "", "", ""
+	// Insert writes the estimate and the input hash with the row, and
+	// refuses it (ErrOverBudget) when j.Cap would be passed: spend control
+	// needs both in the same transaction as the write-ahead.
 	return l.Insert(ctx, j)
 }
 
