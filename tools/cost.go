@@ -155,8 +155,9 @@ func (et *endpointTool) mediaProblems(ctx context.Context, args map[string]any) 
 
 // spending is the toolset's state for costs: prices and the media prober.
 type spending struct {
-	prices *priceBook
-	prober *mediaprobe.Prober
+	prices  *priceBook
+	prober  *mediaprobe.Prober // ffprobe when installed, else the built-in reader
+	builtin *mediaprobe.Prober // the built-in mp4/mov reader only
 
 	mu       sync.Mutex
 	inFlight map[string]chan struct{} // canonical input → closed when its submit is over
@@ -193,6 +194,7 @@ func newSpending(opts Options) *spending {
 	return &spending{
 		prices:   &priceBook{fal: opts.Fal, led: opts.Ledger, live: opts.LivePrices, log: opts.Logger, mem: map[string]apiPrice{}},
 		prober:   &mediaprobe.Prober{HTTP: &hc, NoRemoteFFprobe: true, Timeout: 10 * time.Second},
+		builtin:  &mediaprobe.Prober{FFprobe: "-", Timeout: 10 * time.Second},
 		inFlight: map[string]chan struct{}{},
 	}
 }
@@ -226,7 +228,11 @@ func (s *toolset) mediaFacts(ctx context.Context) func(string) (schemas.MediaFac
 			if oerr != nil {
 				return schemas.MediaFacts{}, false
 			}
-			info, err = s.spend.prober.ProbeFile(ctx, f.File, f.Size)
+			// The built-in mp4/mov reader answers in well under a
+			// millisecond; ffprobe (hundreds) only for other containers.
+			if info, err = s.spend.builtin.ProbeFile(ctx, f.File, f.Size); errors.Is(err, mediaprobe.ErrNeedFFprobe) {
+				info, err = s.spend.prober.ProbeFile(ctx, f.File, f.Size)
+			}
 			f.Close()
 		case (strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://")) && s.opts.ProbeInputURLs && s.opts.Fal != nil:
 			info, err = s.spend.prober.ProbeURL(ctx, src)
