@@ -97,7 +97,7 @@ func runDryJob(t *testing.T, c *client.Client, version string) {
 	cctx, ccancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := callTool(cctx, c, "upscale_video", map[string]any{"video_url": "https://x/in.mp4", "wait_seconds": 20}, &mcp.Meta{ProgressToken: "c"})
+		_, _, err := callTool(cctx, c, "upscale_video", map[string]any{"video_url": "https://x/in.mp4", "wait_seconds": 20, "force_new": true}, &mcp.Meta{ProgressToken: "c"})
 		done <- err
 	}()
 	select {

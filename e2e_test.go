@@ -169,7 +169,7 @@ func TestStdioProgressAndCancel(t *testing.T) {
 	cctx, ccancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := callTool(cctx, c, "upscale_video", map[string]any{"video_url": "https://x/in.mp4", "wait_seconds": 30}, &mcp.Meta{ProgressToken: "q"})
+		_, _, err := callTool(cctx, c, "upscale_video", map[string]any{"video_url": "https://x/in.mp4", "wait_seconds": 30, "force_new": true}, &mcp.Meta{ProgressToken: "q"})
 		done <- err
 	}()
 waiting:

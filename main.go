@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -51,6 +52,11 @@ type config struct {
 	logFormat      string
 	queueURL       string
 	restURL        string
+	apiURL         string
+	maxJobCost     *float64
+	budget         *float64
+	confirmAbove   *float64
+	dedupeWindow   time.Duration
 	requestTimeout time.Duration
 	maxWait        time.Duration
 	dryRun         bool
@@ -84,7 +90,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	var (
 		cfg      config
 		logLevel string
-		twins    []envFlag // applied after parsing, to flags not given
+
+		maxJobCost, budget, confirmAbove, dedupeWindow string
+		twins                                          []envFlag // applied after parsing, to flags not given
 	)
 	// Defaults are static: an environment value is never a flag's default,
 	// so --help cannot print it (the auth token is one).
@@ -100,6 +108,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&cfg.logFormat, envFlag{"log-format", "FAL_VIDEO_MCP_LOG_FORMAT", "log format on stderr: text (tint) or json"}, "text")
 	str(&cfg.queueURL, envFlag{"queue-url", falqueue.EnvQueueURL, "base URL of fal's queue"}, falqueue.DefaultQueueURL)
 	str(&cfg.restURL, envFlag{"rest-url", falqueue.EnvRestURL, "base URL of fal's REST API (storage)"}, falqueue.DefaultRestURL)
+	str(&cfg.apiURL, envFlag{"api-url", falqueue.EnvAPIURL, "base URL of fal's Platform API (prices; the key is sent there)"}, falqueue.DefaultAPIURL)
+	str(&maxJobCost, envFlag{"max-job-cost", "FAL_VIDEO_MCP_MAX_JOB_COST", "refuse a job estimated above this many USD (e.g. 2.50); default no limit"}, "")
+	str(&budget, envFlag{"budget", "FAL_VIDEO_MCP_BUDGET", "refuse a job that would take the estimated spend of the last 24 h, across every process sharing the ledger, above this many USD; default none"}, "")
+	str(&confirmAbove, envFlag{"confirm-above", "FAL_VIDEO_MCP_CONFIRM_ABOVE", "ask the user (MCP elicitation) before a job estimated above this many USD, or of unknown cost; default never"}, "")
+	str(&dedupeWindow, envFlag{"dedupe-window", "FAL_VIDEO_MCP_DEDUPE_WINDOW", "a call identical to one submitted this recently returns that job instead of submitting again (0: off)"}, "10m")
 	var timeout, maxWait string
 	str(&timeout, envFlag{"request-timeout", "FAL_VIDEO_MCP_REQUEST_TIMEOUT", "timeout of each HTTP request to fal"}, "60s")
 	str(&maxWait, envFlag{"max-wait", "FAL_VIDEO_MCP_MAX_WAIT", "the longest a tool call waits for a job (caps wait_seconds; keep it under your client's timeout)"}, "50s")
@@ -189,6 +202,17 @@ Flags:
 	if origins != "" {
 		cfg.allowedOrigins = strings.Split(origins, ",")
 	}
+	for _, m := range []struct {
+		name, raw string
+		dst       **float64
+	}{{"max-job-cost", maxJobCost, &cfg.maxJobCost}, {"budget", budget, &cfg.budget}, {"confirm-above", confirmAbove, &cfg.confirmAbove}} {
+		if *m.dst, err = parseUSD(m.raw); err != nil {
+			return cfg, fmt.Errorf("--%s %q: %v", m.name, m.raw, err)
+		}
+	}
+	if cfg.dedupeWindow, err = time.ParseDuration(dedupeWindow); err != nil || cfg.dedupeWindow < 0 {
+		return cfg, fmt.Errorf("--dedupe-window %q: want a duration such as 10m, or 0 to turn dedupe off", dedupeWindow)
+	}
 	if cfg.logFormat != "text" && cfg.logFormat != "json" {
 		return cfg, fmt.Errorf("--log-format %q: want text or json", cfg.logFormat)
 	}
@@ -214,6 +238,18 @@ Flags:
 		}
 	}
 	return cfg, nil
+}
+
+// parseUSD reads an amount of US dollars ("2.50", "$2.50"); "" is nil.
+func parseUSD(s string) (*float64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	f, err := strconv.ParseFloat(strings.TrimPrefix(strings.TrimSpace(s), "$"), 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return nil, errors.New("want an amount in USD of 0 or more, such as 2.50")
+	}
+	return &f, nil
 }
 
 func versionString() string {
@@ -388,7 +424,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	log := newLogger(stderr, cfg.logLevel, cfg.logFormat)
 
 	falCfg := falqueue.ConfigFromEnv(getenv)
-	falCfg.QueueURL, falCfg.RestURL = cfg.queueURL, cfg.restURL
+	falCfg.QueueURL, falCfg.RestURL, falCfg.APIURL = cfg.queueURL, cfg.restURL, cfg.apiURL
+	// fal's prices, and the lengths of input URLs, are read for estimates
+	// against fal itself: not in dry run, and not when the queue is some
+	// other host (a proxy or emulator) unless the API host is set too.
+	production := !cfg.dryRun && cfg.queueURL == falqueue.DefaultQueueURL
+	livePrices := production || !cfg.dryRun && cfg.apiURL != falqueue.DefaultAPIURL
 	var mediaOrigins []string // the player view may load outputs from here too
 	if cfg.dryRun {
 		emu := startEmulator()
@@ -448,6 +489,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Output: output, DownloadAlways: cfg.download, MaxDownloadSize: cfg.maxDownload, Tools: cfg.tools, ReadOnly: cfg.readOnly,
 		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey, MediaOrigins: mediaOrigins,
 		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx, Background: &background,
+		MaxJobCost: cfg.maxJobCost, Budget: cfg.budget, ConfirmAbove: cfg.confirmAbove, DedupeWindow: cfg.dedupeWindow,
+		LivePrices: livePrices, ProbeInputURLs: production,
 		// Roots count only when the client is the user's own application.
 		ClientRoots: cfg.transport == "stdio" && !cfg.noRoots})
 	if err != nil {

@@ -25,7 +25,7 @@ const maxBody = 64 << 20
 // one Client is meant to be shared by a whole program.
 type Client struct {
 	key               Secret
-	queue, rest       *url.URL
+	queue, rest, api  *url.URL
 	hc                *http.Client
 	log               *slog.Logger
 	userAgent         string
@@ -51,10 +51,15 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	api, err := parseBaseURL("API URL", cfg.APIURL, DefaultAPIURL)
+	if err != nil {
+		return nil, err
+	}
 	c := &Client{
 		key:               cfg.Key,
 		queue:             queue,
 		rest:              rest,
+		api:               api,
 		log:               cfg.Logger,
 		userAgent:         cfg.UserAgent,
 		requestTimeout:    orDefault(cfg.RequestTimeout, 60*time.Second),
@@ -124,10 +129,11 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// trusted reports whether u is on the configured queue or REST host (same
-// scheme, host and port, under the base path): the only places the key goes.
+// trusted reports whether u is on the configured queue, REST or API host
+// (same scheme, host and port, under the base path): the only places the
+// key goes.
 func (c *Client) trusted(u *url.URL) bool {
-	for _, base := range []*url.URL{c.queue, c.rest} {
+	for _, base := range []*url.URL{c.queue, c.rest, c.api} {
 		if u.Scheme == base.Scheme && strings.EqualFold(u.Host, base.Host) && u.User == nil &&
 			(base.Path == "" || u.Path == base.Path || strings.HasPrefix(u.Path, base.Path+"/")) {
 			return true

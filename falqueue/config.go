@@ -13,6 +13,7 @@ import (
 const (
 	DefaultQueueURL = "https://queue.fal.run"
 	DefaultRestURL  = "https://rest.fal.ai"
+	DefaultAPIURL   = "https://api.fal.ai" // fal's Platform API (prices)
 )
 
 // Secret holds a credential. It formats, logs and marshals as "[REDACTED]"
@@ -50,13 +51,16 @@ func redactSecret(text, secret string) string {
 // without a key (public models only); KeyFromEnv and ConfigFromEnv fill it
 // from the environment.
 type Config struct {
-	// Key is sent as "Authorization: Key <Key>" to the queue and REST hosts
-	// only (§2).
+	// Key is sent as "Authorization: Key <Key>" to the queue, REST and
+	// Platform API hosts only (§2).
 	Key Secret
 	// QueueURL and RestURL are base URLs with scheme: DefaultQueueURL and
 	// DefaultRestURL when empty. Point them at a faltest.Server in tests.
 	QueueURL string
 	RestURL  string
+	// APIURL is the base URL of fal's Platform API (Prices): DefaultAPIURL
+	// when empty. The key is sent there too.
+	APIURL string
 	// CDNURL is the base URL of fal's file CDN (https://v3.fal.media).
 	// Downloads from the queue, REST and CDN hosts are made whatever
 	// address they resolve to; any other host must resolve to a public
@@ -103,6 +107,7 @@ const (
 	EnvKeySecret = "FAL_KEY_SECRET"
 	EnvQueueURL  = "FAL_QUEUE_URL"
 	EnvRestURL   = "FAL_REST_URL"
+	EnvAPIURL    = "FAL_API_URL"
 )
 
 // KeyFromEnv resolves the key like fal's clients (§2): FAL_KEY, else
@@ -126,6 +131,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		Key:      KeyFromEnv(getenv),
 		QueueURL: getenv(EnvQueueURL),
 		RestURL:  getenv(EnvRestURL),
+		APIURL:   getenv(EnvAPIURL),
 	}
 }
 

@@ -43,6 +43,9 @@ func (s *toolset) newEndpointTool(row schemas.Endpoint) (*endpointTool, error) {
 		return nil, fmt.Errorf("tool %s: the endpoint has its own %s field", row.Tool, waitProperty)
 	}
 	props[waitProperty] = waitSchema(s.opts.MaxWait, "How long to wait for the job to finish before returning it as it stands")
+	for name, p := range spendProperties() {
+		props[name] = p
+	}
 	in, err = json.Marshal(doc)
 	if err != nil {
 		return nil, err
@@ -93,17 +96,24 @@ func endpointDescription(row schemas.Endpoint, maxWait time.Duration, media []st
 
 Runs the fal endpoint %s on fal's queue; the job costs money on the user's fal account and can take minutes.
 The call waits up to wait_seconds (default %d, at most %d) and returns the job: if its status is still queued or running, call job_status with the request_id (and wait_seconds) until it ends, then job_result for the output video. Do not submit again to "retry" a job that is still running.
-Media fields (%s) take %s; a local file is uploaded to fal first.`,
+Media fields (%s) take %s; a local file is uploaded to fal first.
+The job's estimated_cost_usd (null when unknown) and cost_basis come from fal's price; estimate_only: true estimates without submitting. A call identical to one submitted a few minutes ago returns that job instead of paying again; force_new: true submits anyway.`,
 		strings.TrimSpace(row.Purpose), row.ID, int(min(DefaultWait, maxWait)/time.Second), int(maxWait/time.Second), fields, mediaAccepted)
 }
 
 // handle validates, submits, and waits for the job.
 func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	sa := spendArgsOf(req)
 	args, input, wait, err := et.parse(req)
 	if err != nil {
 		return mcp.NewToolResultError(fmt.Sprintf("%s: %v\nNothing was sent to fal.", et.row.Tool, err)), nil
 	}
 	s := et.s
+	cost, res := et.gate(ctx, req, sa, args, input, wait)
+	if res != nil {
+		return res, nil
+	}
+	defer cost.done()
 	if s.opts.NoKey {
 		return mcp.NewToolResultError("no fal key is set, so nothing was submitted: set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) " +
 			"in the server's environment, or start it with --dry-run to try the tools offline."), nil
@@ -114,7 +124,8 @@ func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*m
 	if input, err = et.decode(args); err != nil {
 		return mcp.NewToolResultError(fmt.Sprintf("%s: %v\nNothing was submitted.", et.row.Tool, err)), nil
 	}
-	job, err := s.submit(ctx, et.row, input)
+	job, err := s.submit(ctx, et.row, input, cost)
+	cost.done() // the job is in the ledger: an identical call now finds it
 	if err != nil {
 		return mcp.NewToolResultError(err.Error()), nil
 	}
@@ -154,6 +165,8 @@ func (et *endpointTool) parse(req mcp.CallToolRequest) (map[string]any, any, tim
 	}
 	wait := et.s.waitFrom(args)
 	delete(args, waitProperty)
+	delete(args, estimateOnlyProperty)
+	delete(args, forceNewProperty)
 	input, err := et.decode(args)
 	if err != nil {
 		return nil, nil, 0, err
@@ -200,15 +213,18 @@ func (s *toolset) waitFrom(args map[string]any) time.Duration {
 //
 // The submit does not end with the client's call: once sent, its answer
 // is awaited (within the request timeout) even if the client cancels.
-func (s *toolset) submit(ctx context.Context, row schemas.Endpoint, input any) (Job, error) {
+func (s *toolset) submit(ctx context.Context, row schemas.Endpoint, input any, c jobCost) (Job, error) {
 	sent, err := json.Marshal(input)
 	if err != nil {
 		return Job{}, fmt.Errorf("%s: the input does not encode as JSON: %v", row.Tool, err)
 	}
 	now := time.Now().UTC()
 	localID := newLocalID()
-	s.jobs.prepare(Job{RequestID: localID, EndpointID: row.ID, Tool: row.Tool, Status: StatusUnknown,
-		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun, Input: sent}, sent)
+	if err := s.jobs.prepare(Job{RequestID: localID, EndpointID: row.ID, Tool: row.Tool, Status: StatusUnknown,
+		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun, Input: sent,
+		EstimatedCostUSD: c.est.USD, CostBasis: c.est.Basis, inputHash: c.hash}, sent, c.budgetCap(s.opts.Budget)); err != nil {
+		return Job{}, s.overBudget(ctx, row, c.est, err)
+	}
 	h, err := s.opts.Fal.Submit(context.WithoutCancel(ctx), row.ID, json.RawMessage(sent), falqueue.SubmitOptions{})
 	if err != nil {
 		if mayHaveQueued(err) {

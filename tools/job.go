@@ -36,7 +36,7 @@ type Job struct {
 	RequestID     string          `json:"request_id" jsonschema:"required" jsonschema_description:"fal's id of the job; pass it to job_status, job_result and job_cancel."`
 	EndpointID    string          `json:"endpoint_id" jsonschema:"required" jsonschema_description:"The fal endpoint the job runs on."`
 	Tool          string          `json:"tool" jsonschema:"required" jsonschema_description:"The tool that submitted the job."`
-	Status        string          `json:"status" jsonschema:"required,enum=queued,enum=running,enum=completed,enum=failed,enum=cancelled,enum=unknown" jsonschema_description:"Where the job stands; unknown: the submit's answer never came back, so fal may have queued (and billed) it; it was not resubmitted."`
+	Status        string          `json:"status" jsonschema:"required,enum=queued,enum=running,enum=completed,enum=failed,enum=cancelled,enum=unknown,enum=estimate" jsonschema_description:"Where the job stands; unknown: the submit's answer never came back, so fal may have queued (and billed) it; it was not resubmitted. estimate: estimate_only was set, nothing was submitted."`
 	QueuePosition *int            `json:"queue_position,omitempty" jsonschema_description:"Requests ahead of this one in fal's queue, while queued."`
 	Logs          []string        `json:"logs,omitempty" jsonschema_description:"The most recent log lines of the job."`
 	SubmittedAt   time.Time       `json:"submitted_at" jsonschema:"required"`
@@ -48,8 +48,12 @@ type Job struct {
 	DryRun        bool            `json:"dry_run,omitempty" jsonschema_description:"True when the server runs against its offline fal emulator: nothing was sent to fal and nothing was billed."`
 	Next          string          `json:"next,omitempty" jsonschema_description:"What to call next."`
 	Input         json.RawMessage `json:"input,omitempty" jsonschema_description:"The input as sent, for a job whose status is unknown."`
+	// EstimatedCostUSD is always present: null when the cost is unknown.
+	EstimatedCostUSD *float64 `json:"estimated_cost_usd" jsonschema:"oneof_type=number;null" jsonschema_description:"The job's cost in USD as estimated before it was submitted, from fal's price and the input; null when it is not known."`
+	CostBasis        string   `json:"cost_basis,omitempty" jsonschema_description:"How the estimate was reached (5 s × $0.08/s at 720p), or why the cost is unknown."`
 
-	fetchFailed bool // failed only because the result could not be fetched
+	fetchFailed bool   // failed only because the result could not be fetched
+	inputHash   string // the tool's canonical input, for dedupe
 }
 
 // OutputFile is one file of a job's output.
@@ -111,6 +115,7 @@ func (j *Job) summary() string {
 	if j.Error != "" {
 		fmt.Fprintf(&b, "\nError from fal: %s", j.Error)
 	}
+	j.costLine(&b)
 	for _, f := range j.Files {
 		fmt.Fprintf(&b, "\nOutput: %s", f.URL)
 		if f.ContentType != "" {
@@ -144,6 +149,7 @@ func (j *Job) unknownSummary(b *strings.Builder) {
 	if j.DryRun {
 		b.WriteString(" (dry run: fal's emulator, nothing billed)")
 	}
+	j.costLine(b)
 	if len(j.Input) > 0 {
 		fmt.Fprintf(b, "\nInput as sent: %s", j.Input)
 	}

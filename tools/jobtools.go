@@ -118,7 +118,8 @@ func listSchema() (json.RawMessage, error) {
 	return json.Marshal(map[string]any{
 		"type": "object",
 		"properties": map[string]any{
-			"jobs": map[string]any{"type": "array", "items": json.RawMessage(one)},
+			"jobs":  map[string]any{"type": "array", "items": json.RawMessage(one)},
+			"spend": spendSchema,
 		},
 		"required":             []string{"jobs"},
 		"additionalProperties": false,
@@ -289,7 +290,7 @@ func (s *toolset) jobCancel(ctx context.Context, req mcp.CallToolRequest, raw js
 	return s.result(job, false)
 }
 
-func (s *toolset) jobList(_ context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
+func (s *toolset) jobList(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
 	args := decodeArgs[jobListArgs](raw)
 	if args.Limit == 0 {
 		args.Limit = 20
@@ -311,5 +312,7 @@ func (s *toolset) jobList(_ context.Context, _ mcp.CallToolRequest, raw json.Raw
 			text += " — sent, but fal's answer never came back: it may have been queued and billed; not resubmitted"
 		}
 	}
-	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, StructuredContent: map[string]any{"jobs": jobs}}
+	spend, line := s.listSpend(ctx, jobs)
+	text += "\n" + line
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, StructuredContent: map[string]any{"jobs": jobs, "spend": spend}}
 }

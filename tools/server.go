@@ -89,6 +89,22 @@ type Options struct {
 	// Now is the clock of result retention and repeated answers (default
 	// time.Now); tests move it.
 	Now func() time.Time
+	// Spend control (tools/cost.go). MaxJobCost refuses a job estimated
+	// above it; Budget refuses a job that would take the estimated spend
+	// of the last 24 h (every process of the ledger) above it;
+	// ConfirmAbove asks the user, through elicitation, before a job
+	// estimated above it or of unknown cost. Nil: no limit.
+	MaxJobCost, Budget, ConfirmAbove *float64
+	// DedupeWindow answers a call identical to one submitted this long ago
+	// or less (not failed or cancelled) with that job. 0: off.
+	DedupeWindow time.Duration
+	// LivePrices asks fal's pricing API (cached in the ledger for a day)
+	// before the built-in table of published prices.
+	LivePrices bool
+	// ProbeInputURLs lets estimates read the headers of media URLs given
+	// as inputs (range requests, public hosts only) to learn their length;
+	// off, only local files are probed and such costs may stay unknown.
+	ProbeInputURLs bool
 }
 
 // toolset is the state the tools of one MCP server share.
@@ -98,6 +114,7 @@ type toolset struct {
 	endpoints map[string]*endpointTool // by endpoint id
 	followers *followers
 	uploads   *uploads
+	spend     *spending
 
 	savingMu sync.Mutex
 	saving   map[string]*sync.Mutex // per job: its outputs are being saved
@@ -131,6 +148,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		opts.Files, _ = localfile.NewPolicy(nil, 0)
 		s.opts.Files = opts.Files
 	}
+	s.spend = newSpending(opts)
 	s.uploads = &uploads{policy: opts.Files, roots: opts.ClientRoots, log: opts.Logger, fal: opts.Fal, led: opts.Ledger, done: map[uploadKey]uploaded{}}
 	var all []server.ServerTool
 	for _, row := range schemas.Catalog {
@@ -165,7 +183,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		server.WithRecovery(),
 		server.WithLogger(opts.Logger), // one line per request and per tool call
 		server.WithToolHandlerMiddleware(fitResults), server.WithToolFilter(fitTools),
-	}, s.appOptions()...)...)
+	}, append(s.appOptions(), s.spendOptions()...)...)...)
 	mcp.AddTools(enabled...)
 	s.addApp(mcp)
 	if opts.Context != nil {

@@ -40,6 +40,9 @@ type jobStore struct {
 	log   *slog.Logger
 	ended func(Job) // called once when a job ends, outside the lock
 	kick  chan struct{}
+	// answered maps the local ids of this process's submits to fal's
+	// request ids, for the moment before the ledger has the answer.
+	answered map[string]string
 
 	problemMu sync.Mutex
 	problem   string // why the ledger is failing now; "" while it works
@@ -53,7 +56,7 @@ type savedState struct {
 }
 
 func newJobStore(led *ledger.Ledger, log *slog.Logger, ended func(Job)) *jobStore {
-	return &jobStore{byID: map[string]*record{}, led: led, log: log, ended: ended, kick: make(chan struct{}, 1)}
+	return &jobStore{byID: map[string]*record{}, answered: map[string]string{}, led: led, log: log, ended: ended, kick: make(chan struct{}, 1)}
 }
 
 // ledgerTimeout bounds one ledger write or read.
@@ -99,19 +102,29 @@ func (s *jobStore) put(j Job, h *falqueue.Handle, followed bool) *record {
 }
 
 // prepare records a job before its submit leaves the process: under its
-// local id, with status unknown, in memory and in the ledger.
-func (s *jobStore) prepare(j Job, input json.RawMessage) {
+// local id, with status unknown, in memory and in the ledger. With a cap
+// (--budget), a job the ledger finds over it is not recorded and the
+// error matches ledger.ErrOverBudget; other ledger failures are noted.
+func (s *jobStore) prepare(j Job, input json.RawMessage, budget *ledger.SpendCap) error {
 	s.mu.Lock()
 	s.put(j, nil, true)
 	s.mu.Unlock()
 	if s.led == nil {
-		return
+		return nil
 	}
 	ctx, cancel := s.ledgerCtx()
 	defer cancel()
 	err := s.led.Prepare(ctx, ledger.Job{LocalID: j.RequestID, EndpointID: j.EndpointID, Tool: j.Tool, Input: input,
-		DryRun: j.DryRun, SubmittedAt: j.SubmittedAt})
+		DryRun: j.DryRun, SubmittedAt: j.SubmittedAt, EstimatedCostUSD: j.EstimatedCostUSD, CostBasis: j.CostBasis, InputHash: j.inputHash,
+		Cap: budget})
+	if errors.Is(err, ledger.ErrOverBudget) {
+		s.mu.Lock()
+		s.forget(j.RequestID)
+		s.mu.Unlock()
+		return err
+	}
 	s.noteLedger("write", err)
+	return nil
 }
 
 // submitted records fal's answer to a prepared submit: the job takes fal's
@@ -129,6 +142,7 @@ func (s *jobStore) submitted(localID string, h *falqueue.Handle, owner string, s
 	r.job.UpdatedAt = time.Now().UTC()
 	r.handle = h
 	s.byID[h.RequestID] = r
+	s.answered[localID] = h.RequestID
 	job := r.job
 	s.mu.Unlock()
 	durable := make(chan struct{})
@@ -165,18 +179,23 @@ func (s *jobStore) lost(localID, reason string) Job {
 // discard forgets a prepared submit that fal refused for certain.
 func (s *jobStore) discard(localID string) {
 	s.mu.Lock()
-	delete(s.byID, localID)
-	for i, r := range s.order {
-		if r.job.RequestID == localID {
-			s.order = append(s.order[:i], s.order[i+1:]...)
-			break
-		}
-	}
+	s.forget(localID)
 	s.mu.Unlock()
 	if s.led != nil {
 		ctx, cancel := s.ledgerCtx()
 		defer cancel()
 		s.noteLedger("write", s.led.Discard(ctx, localID))
+	}
+}
+
+// forget drops a job from memory; the caller holds s.mu.
+func (s *jobStore) forget(id string) {
+	delete(s.byID, id)
+	for i, r := range s.order {
+		if r.job.RequestID == id {
+			s.order = append(s.order[:i], s.order[i+1:]...)
+			break
+		}
 	}
 }
 
@@ -206,6 +225,9 @@ func (s *jobStore) adopt(j Job, h *falqueue.Handle) Job {
 // another process may have moved it on.
 func (s *jobStore) get(id string) (Job, *falqueue.Handle, bool) {
 	s.mu.Lock()
+	if rid, ok := s.answered[id]; ok { // a local id whose answer came here: the ledger may not have it yet
+		id = rid
+	}
 	r, ok := s.byID[id]
 	if ok && (r.followed || s.led == nil || ledger.Settled(r.job.Status)) {
 		defer s.mu.Unlock()
@@ -267,7 +289,7 @@ func ptrEqual(a, b *int) bool { return a == nil && b == nil || a != nil && b != 
 func fromLedger(lj ledger.Job) Job {
 	j := Job{RequestID: lj.RequestID, EndpointID: lj.EndpointID, Tool: lj.Tool, Status: lj.Status, QueuePosition: lj.QueuePosition,
 		SubmittedAt: lj.SubmittedAt.UTC(), UpdatedAt: lj.UpdatedAt.UTC(), Error: lj.Error, Result: lj.Result, DryRun: lj.DryRun,
-		fetchFailed: lj.FetchFailed}
+		fetchFailed: lj.FetchFailed, EstimatedCostUSD: lj.EstimatedCostUSD, CostBasis: lj.CostBasis, inputHash: lj.InputHash}
 	j.Logs = lastLogs(lj.Logs)
 	if !lj.CompletedAt.IsZero() {
 		t := lj.CompletedAt.UTC()

@@ -62,8 +62,8 @@ import (
 
 // Options configure a Server. The zero value is a usable fal without auth.
 type Options struct {
-	// Key, if set, is required as "Authorization: Key <Key>" on the queue
-	// and REST hosts (§2); the CDN never checks it.
+	// Key, if set, is required as "Authorization: Key <Key>" on the queue,
+	// REST and API hosts (§2); the CDN never checks it.
 	Key string
 	// Retention is how long a result is kept after completion (default
 	// 1 h); LargeRetention applies to results of 10 KB or more (default
@@ -93,9 +93,11 @@ type Server struct {
 	QueueURL string // stands for https://queue.fal.run
 	RestURL  string // stands for https://rest.fal.ai
 	CDNURL   string // stands for https://v3.fal.media
+	APIURL   string // stands for https://api.fal.ai (the Platform API: prices)
 
 	opts              Options
 	queue, rest, cdn  *httptest.Server
+	api               *httptest.Server
 	dir               string
 	ownDir            bool
 	webhookKey        ed25519.PrivateKey
@@ -118,9 +120,10 @@ type Server struct {
 	files    map[string]*storedFile // by URL path on the CDN
 	uploads  map[string]*upload     // by token
 	lastTS   time.Time
+	prices   map[string]Price // by endpoint id (SetPrice)
 }
 
-// NewServer starts an emulator on three loopback listeners.
+// NewServer starts an emulator on four loopback listeners.
 func NewServer(opts Options) *Server {
 	if opts.Retention <= 0 {
 		opts.Retention = time.Hour
@@ -145,6 +148,7 @@ func NewServer(opts Options) *Server {
 		hooks:             map[int]func(Request){},
 		files:             map[string]*storedFile{},
 		uploads:           map[string]*upload{},
+		prices:            map[string]Price{},
 		webhookHTTPClient: &http.Client{Timeout: 15 * time.Second}, // fal's delivery timeout (§8)
 	}
 	_, s.webhookKey, _ = ed25519.GenerateKey(rand.Reader)
@@ -159,7 +163,8 @@ func NewServer(opts Options) *Server {
 	s.queue = startListener(s.serveQueue)
 	s.rest = startListener(s.serveRest)
 	s.cdn = startListener(s.serveCDN)
-	s.QueueURL, s.RestURL, s.CDNURL = s.queue.URL, s.rest.URL, s.cdn.URL
+	s.api = startListener(s.serveAPI)
+	s.QueueURL, s.RestURL, s.CDNURL, s.APIURL = s.queue.URL, s.rest.URL, s.cdn.URL, s.api.URL
 	return s
 }
 
@@ -190,7 +195,7 @@ func (s *Server) Close() {
 		s.mu.Unlock()
 		// Streams and delayed answers end on s.closed; a client stalled in
 		// the middle of an upload is cut off rather than waited for.
-		for _, l := range []*httptest.Server{s.queue, s.rest, s.cdn} {
+		for _, l := range []*httptest.Server{s.queue, s.rest, s.cdn, s.api} {
 			l.CloseClientConnections()
 			l.Close()
 		}
@@ -229,6 +234,7 @@ const (
 	OpFile              Op = "file"    // GET of a CDN file
 	OpWebhook           Op = "webhook" // an outbound delivery attempt (see Fault for its faults)
 	OpJWKS              Op = "jwks"
+	OpPrices            Op = "prices"  // GET /v1/models/pricing on the API host
 	OpUnknown           Op = "unknown" // a request no route matched
 )
 
@@ -352,7 +358,7 @@ func (s *Server) takeFault(op Op) *Fault {
 // Request is one logged request.
 type Request struct {
 	Op        Op
-	Host      string // "queue", "rest", "cdn" or, for webhook deliveries, "webhook"
+	Host      string // "queue", "rest", "cdn", "api" or, for webhook deliveries, "webhook"
 	Method    string
 	Path      string
 	RawQuery  string

@@ -88,6 +88,17 @@ type Job struct {
 	SubmittedAt   time.Time
 	UpdatedAt     time.Time
 	CompletedAt   time.Time // zero until the job ends
+	// EstimatedCostUSD is the job's cost as estimated before its submit
+	// (nil: unknown); CostBasis says how.
+	EstimatedCostUSD *float64
+	CostBasis        string
+	// InputHash identifies the tool's canonical input, for FindDuplicate.
+	InputHash string
+	// Cap, if set, makes Prepare refuse (ErrOverBudget) a job whose
+	// estimate would take the spend since Cap.Since above Cap.USD, checked
+	// in the transaction that writes it: processes sharing the ledger
+	// cannot both pass the same budget.
+	Cap *SpendCap
 }
 
 // Event is one change of a job's status.
@@ -172,6 +183,17 @@ var migrations = []string{
 	ALTER TABLE jobs ADD COLUMN saved TEXT NOT NULL DEFAULT '{}';
 	ALTER TABLE jobs ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
 	ALTER TABLE jobs ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;`,
+	`ALTER TABLE jobs ADD COLUMN estimated_cost_usd REAL;
+	ALTER TABLE jobs ADD COLUMN cost_basis TEXT NOT NULL DEFAULT '';
+	ALTER TABLE jobs ADD COLUMN input_hash TEXT NOT NULL DEFAULT '';
+	CREATE INDEX jobs_by_input ON jobs (tool, input_hash, submitted_at DESC);
+	CREATE TABLE prices (
+		endpoint_id TEXT PRIMARY KEY,
+		unit_price  REAL NOT NULL,
+		unit        TEXT NOT NULL,
+		currency    TEXT NOT NULL,
+		fetched_at  INTEGER NOT NULL
+	);`,
 }
 
 // MaxLogs is how many log lines the ledger keeps per job (the newest).
@@ -433,11 +455,15 @@ func (l *Ledger) Insert(ctx context.Context, j Job) error {
 	}
 	input := ElideDataURIs(j.Input)
 	return l.exec(ctx, func(tx *sql.Tx) error {
+		if err := checkCap(ctx, tx, j); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (request_id, endpoint_id, tool, status, queue_position, input,
-			status_url, response_url, cancel_url, dry_run, submitted_at, updated_at, local_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
+			status_url, response_url, cancel_url, dry_run, submitted_at, updated_at, local_id, estimated_cost_usd, cost_basis, input_hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
 			j.RequestID, j.EndpointID, j.Tool, j.Status, nullInt(j.QueuePosition), string(input),
-			j.StatusURL, j.ResponseURL, j.CancelURL, j.DryRun, millis(j.SubmittedAt), millis(now), j.LocalID)
+			j.StatusURL, j.ResponseURL, j.CancelURL, j.DryRun, millis(j.SubmittedAt), millis(now), j.LocalID,
+			nullFloat(j.EstimatedCostUSD), j.CostBasis, j.InputHash)
 		if err != nil {
 			return err
 		}
@@ -463,10 +489,18 @@ func (l *Ledger) Prepare(ctx context.Context, j Job) error {
 		j.SubmittedAt = now
 	}
 	input := ElideDataURIs(j.Input)
-	return l.exec(ctx, func(tx *sql.Tx) error { // no event: the job's history starts when fal answers
+	// The estimate and the input hash are written with the row, and the row
+	// is refused (ErrOverBudget) when j.Cap would be passed: spend control
+	// needs both in the same transaction as the write-ahead. No event: the
+	// job's history starts when fal answers.
+	return l.exec(ctx, func(tx *sql.Tx) error {
+		if err := checkCap(ctx, tx, j); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO jobs (request_id, endpoint_id, tool, status, input, dry_run, submitted_at,
-			updated_at, local_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			j.LocalID, j.EndpointID, j.Tool, StatusUnknown, string(input), j.DryRun, millis(j.SubmittedAt), millis(now), j.LocalID)
+			updated_at, local_id, estimated_cost_usd, cost_basis, input_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			j.LocalID, j.EndpointID, j.Tool, StatusUnknown, string(input), j.DryRun, millis(j.SubmittedAt), millis(now), j.LocalID,
+			nullFloat(j.EstimatedCostUSD), j.CostBasis, j.InputHash)
 		return err
 	})
 }
@@ -720,7 +754,8 @@ func (l *Ledger) Release(ctx context.Context, requestID, owner string) error {
 }
 
 const jobColumns = `request_id, endpoint_id, tool, status, queue_position, input, status_url, response_url, cancel_url,
-	error, result, dry_run, submitted_at, updated_at, completed_at, logs, local_id, fetch_failed, saved, lease_owner, lease_until`
+	error, result, dry_run, submitted_at, updated_at, completed_at, logs, local_id, fetch_failed, saved, lease_owner, lease_until,
+	estimated_cost_usd, cost_basis, input_hash`
 
 func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	var (
@@ -731,9 +766,11 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 		submitted, updated int64
 		completed          sql.NullInt64
 		leaseUntil         int64
+		cost               sql.NullFloat64
 	)
 	err := row.Scan(&j.RequestID, &j.EndpointID, &j.Tool, &j.Status, &pos, &input, &j.StatusURL, &j.ResponseURL, &j.CancelURL,
-		&j.Error, &result, &j.DryRun, &submitted, &updated, &completed, &logs, &j.LocalID, &j.FetchFailed, &saved, &j.LeaseOwner, &leaseUntil)
+		&j.Error, &result, &j.DryRun, &submitted, &updated, &completed, &logs, &j.LocalID, &j.FetchFailed, &saved, &j.LeaseOwner, &leaseUntil,
+		&cost, &j.CostBasis, &j.InputHash)
 	if err != nil {
 		return j, err
 	}
@@ -749,6 +786,10 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	_ = json.Unmarshal([]byte(saved), &j.Saved)
 	j.SubmittedAt, j.UpdatedAt, j.CompletedAt = time.UnixMilli(submitted), time.UnixMilli(updated), fromMillis(completed)
 	j.LeaseUntil = time.UnixMilli(leaseUntil)
+	if cost.Valid {
+		c := cost.Float64
+		j.EstimatedCostUSD = &c
+	}
 	return j, nil
 }
 
