@@ -5,57 +5,100 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"sync"
 
 	"github.com/invopop/jsonschema"
 )
 
 // InputSchema reflects the JSON Schema of an endpoint's input struct, as the
 // tool advertises it and as arguments are validated against it.
-func InputSchema(t reflect.Type) (json.RawMessage, error) { return reflectSchema(t) }
+func InputSchema(t reflect.Type) (json.RawMessage, error) {
+	r, err := reflected(t)
+	return r.raw, err
+}
 
 // OutputSchema reflects the JSON Schema of an endpoint's output struct.
-func OutputSchema(t reflect.Type) (json.RawMessage, error) { return reflectSchema(t) }
+func OutputSchema(t reflect.Type) (json.RawMessage, error) {
+	r, err := reflected(t)
+	return r.raw, err
+}
 
-// reflectSchema reflects t (a struct type, or a pointer to one) into a
-// self-contained JSON Schema: root "type":"object", every nested type inlined
-// (no $ref, no $defs), "additionalProperties": false on every object, no
-// $schema or $id. The result is checked for those properties and an error is
-// returned if any does not hold.
-func reflectSchema(t reflect.Type) (json.RawMessage, error) {
-	if t == nil {
-		return nil, fmt.Errorf("schemas: reflect: nil type")
-	}
-	if t.Kind() == reflect.Pointer {
+// SchemaDoc is the schema of t (InputSchema, OutputSchema) as a decoded
+// document. It is shared: callers read it and never change it (copy a map
+// before adding to it).
+func SchemaDoc(t reflect.Type) (map[string]any, error) {
+	r, err := reflected(t)
+	return r.doc, err
+}
+
+// reflector is the one reflector of every schema the server advertises.
+var reflector = &jsonschema.Reflector{
+	Anonymous:                  true, // no $id
+	DoNotReference:             true, // nested types inline, no $ref/$defs
+	ExpandedStruct:             true, // the root is the struct itself, not a $ref to it
+	AllowAdditionalProperties:  false,
+	RequiredFromJSONSchemaTags: true, // only `jsonschema:"required"` makes a field required
+}
+
+// reflection is a type's schema, reflected once.
+type reflection struct {
+	raw json.RawMessage
+	doc map[string]any
+	err error
+}
+
+// cache holds each type's reflection: a schema is reflected once per
+// process however many tools or calls use it.
+var cache sync.Map // reflect.Type → *reflection
+
+func reflected(t reflect.Type) (*reflection, error) {
+	if t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if t == nil {
+		return &reflection{}, fmt.Errorf("schemas: reflect: nil type")
+	}
+	if r, ok := cache.Load(t); ok {
+		r := r.(*reflection)
+		return r, r.err
+	}
+	r := &reflection{}
+	r.raw, r.doc, r.err = reflectSchema(t)
+	if r.err != nil {
+		r.raw, r.doc = nil, nil
+	}
+	actual, _ := cache.LoadOrStore(t, r)
+	r = actual.(*reflection)
+	return r, r.err
+}
+
+// reflectSchema reflects t (a struct type) into a self-contained JSON
+// Schema: root "type":"object", every nested type inlined (no $ref, no
+// $defs), "additionalProperties": false on every object, no $schema or
+// $id. The result is checked for those properties and an error is
+// returned if any does not hold.
+func reflectSchema(t reflect.Type) (json.RawMessage, map[string]any, error) {
 	if t.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("schemas: reflect %s: want a struct type, got %s", t, t.Kind())
+		return nil, nil, fmt.Errorf("schemas: reflect %s: want a struct type, got %s", t, t.Kind())
 	}
-	r := &jsonschema.Reflector{
-		Anonymous:                  true, // no $id
-		DoNotReference:             true, // nested types inline, no $ref/$defs
-		ExpandedStruct:             true, // the root is the struct itself, not a $ref to it
-		AllowAdditionalProperties:  false,
-		RequiredFromJSONSchemaTags: true, // only `jsonschema:"required"` makes a field required
-	}
-	s := r.ReflectFromType(t)
+	s := reflector.ReflectFromType(t)
 	s.Version = ""
 	s.ID = ""
 	raw, err := json.Marshal(s)
 	if err != nil {
-		return nil, fmt.Errorf("schemas: reflect %s: %w", t, err)
+		return nil, nil, fmt.Errorf("schemas: reflect %s: %w", t, err)
 	}
 	var doc map[string]any
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("schemas: reflect %s: %w", t, err)
+		return nil, nil, fmt.Errorf("schemas: reflect %s: %w", t, err)
 	}
 	if doc["type"] != "object" {
-		return nil, fmt.Errorf("schemas: reflect %s: root type is %v, want object", t, doc["type"])
+		return nil, nil, fmt.Errorf("schemas: reflect %s: root type is %v, want object", t, doc["type"])
 	}
 	if err := checkSchemaNode(doc, "#"); err != nil {
-		return nil, fmt.Errorf("schemas: reflect %s: %w", t, err)
+		return nil, nil, fmt.Errorf("schemas: reflect %s: %w", t, err)
 	}
-	return raw, nil
+	return raw, doc, nil
 }
 
 // checkSchemaNode walks a reflected schema and reports the first place that

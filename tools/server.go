@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -232,7 +233,8 @@ func selectTools(all []server.ServerTool, names []string, readOnly bool) ([]serv
 }
 
 // instructions tell the model what the server is for and how to drive the
-// tools it has.
+// tools it has: what every tool shares is said here, once, and each tool's
+// description keeps what is particular to it.
 func instructions(enabled []server.ServerTool) string {
 	has := map[string]bool{}
 	for _, t := range enabled {
@@ -247,8 +249,9 @@ func instructions(enabled []server.ServerTool) string {
 		}
 	}
 	if len(endpoints) > 0 {
-		b.WriteString(`Each endpoint tool submits one job to fal's queue, where GPU work can take minutes, waits up to wait_seconds and returns the job as it stands (status queued, running, completed, failed or cancelled).
-Media inputs take ` + mediaAccepted + `. Every job costs money on the user's fal account: submit only what the user asked for, and never resubmit a job whose submit outcome was reported unknown.
+		b.WriteString(`How jobs run: each endpoint tool submits one job to fal's queue, where GPU work can take minutes, waits up to wait_seconds and returns the job as it stands. Every job costs money on the user's fal account: submit only what the user asked for; never submit again to "retry" a job that is still queued or running, nor one whose submit outcome was reported unknown.
+Following a job: while its status is queued or running, call job_status with its request_id and wait_seconds until it ends, then job_result for the output (download: true also saves the files).
+Media fields take ` + mediaAccepted + `; a local file is uploaded to fal first.
 Endpoint tools:
 `)
 		b.WriteString(strings.Join(endpoints, "\n"))
@@ -256,6 +259,8 @@ Endpoint tools:
 	} else {
 		b.WriteString("This server runs read-only: it submits nothing and spends nothing; it reports on jobs already submitted.\n")
 	}
+	b.WriteString("Statuses: queued, running, completed, failed, cancelled, unknown (see status below).\n")
+	b.WriteString("The endpoint and job tools return a job (structured content) with: " + jobFields() + ".\n")
 	var jobs []string
 	for _, name := range []string{"job_status", "job_result", "job_cancel", "job_list", "upload_file"} {
 		if has[name] {
@@ -267,4 +272,23 @@ Endpoint tools:
 		b.WriteString("\nprobe_media tells a video's duration, frame rate and frame count: probe an input before choosing frame numbers or frame rates.")
 	}
 	return b.String()
+}
+
+// jobFields lists the Job's fields as its struct says them: the JSON name
+// and, where the field has one, its description.
+func jobFields() string {
+	var out []string
+	t := reflect.TypeFor[Job]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "" || name == "-" {
+			continue
+		}
+		if d := strings.TrimSuffix(f.Tag.Get("jsonschema_description"), "."); d != "" {
+			name += " (" + d + ")"
+		}
+		out = append(out, name)
+	}
+	return strings.Join(out, "; ")
 }
