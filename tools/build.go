@@ -94,7 +94,10 @@ func (s *toolset) build(spec toolSpec) (server.ServerTool, *validator, error) {
 	if err != nil {
 		return server.ServerTool{}, nil, fmt.Errorf("tool %s: %w", spec.name, err)
 	}
-	v := newValidator(spec.name, doc)
+	v, err := newValidator(spec.name, doc)
+	if err != nil {
+		return server.ServerTool{}, nil, err
+	}
 	tool := mcp.Tool{
 		Name: spec.name, Title: spec.title, Description: spec.description,
 		RawInputSchema: in, RawOutputSchema: spec.output,
