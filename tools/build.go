@@ -94,10 +94,7 @@ func (s *toolset) build(spec toolSpec) (server.ServerTool, *validator, error) {
 	if err != nil {
 		return server.ServerTool{}, nil, fmt.Errorf("tool %s: %w", spec.name, err)
 	}
-	v, err := newValidator(spec.name, doc)
-	if err != nil {
-		return server.ServerTool{}, nil, err
-	}
+	v := newValidator(spec.name, doc)
 	tool := mcp.Tool{
 		Name: spec.name, Title: spec.title, Description: spec.description,
 		RawInputSchema: in, RawOutputSchema: spec.output,

@@ -3,101 +3,90 @@ package tools
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
-	"math"
-	"reflect"
-	"slices"
+	"math/big"
 	"sort"
-	"strconv"
 	"strings"
-	"unicode/utf8"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
+
+// english prints the validator's own messages for the rarer rules.
+var english = message.NewPrinter(language.English)
 
 // validator checks arguments against the very schema a tool advertises.
-//
-// It knows the keywords the reflected schemas use (schemas.InputSchema,
-// plus the properties the tool builder adds) and refuses, when the tool
-// is built, a schema with any other: it never skips a rule. It is ours
-// rather than a general JSON Schema library because such a library costs
-// start-up (santhosh-tekuri/jsonschema compiles every draft's
-// meta-schema at init, ~10 ms, a third of a bare mcp-go server's
-// start-up); a test holds its verdicts to that library's.
+// The schema is compiled on the first call that needs it, not at
+// start-up (a test compiles every tool's schema, so a bad one fails in
+// CI, not in a user's call).
 type validator struct {
 	name string
-	doc  map[string]any // the schema as a document, also to name allowed values
+	doc  map[string]any // the schema as a document, to name allowed values
+
+	once   sync.Once
+	schema *jsonschema.Schema
+	err    error
 }
 
-// schemaKeywords are the keywords the validator enforces; annotations
-// are the ones that say something to the reader and nothing to check.
-var (
-	schemaKeywords = map[string]bool{"type": true, "properties": true, "required": true, "additionalProperties": true,
-		"items": true, "enum": true, "minimum": true, "maximum": true, "exclusiveMinimum": true, "exclusiveMaximum": true,
-		"multipleOf": true, "minLength": true, "maxLength": true, "minItems": true, "maxItems": true, "uniqueItems": true}
-	annotations = map[string]bool{"description": true, "default": true, "title": true, "examples": true, "$comment": true}
-)
-
-func newValidator(name string, doc map[string]any) (*validator, error) {
-	if err := checkKeywords(doc, "#"); err != nil {
-		return nil, fmt.Errorf("tool %s: input schema: %w", name, err)
-	}
-	return &validator{name: name, doc: doc}, nil
+func newValidator(name string, doc map[string]any) *validator {
+	return &validator{name: name, doc: doc}
 }
 
-// checkKeywords refuses a schema with a keyword the validator does not
-// enforce, or a sub-schema that is not an object.
-func checkKeywords(s map[string]any, at string) error {
-	for k, x := range s {
-		switch {
-		case annotations[k]:
-		case !schemaKeywords[k]:
-			return fmt.Errorf("%s: keyword %s is not supported by the validator", at, k)
-		case k == "properties":
-			props, ok := x.(map[string]any)
-			if !ok {
-				return fmt.Errorf("%s/properties: not an object", at)
-			}
-			for name, p := range props {
-				sub, ok := p.(map[string]any)
-				if !ok {
-					return fmt.Errorf("%s/properties/%s: not a schema", at, name)
-				}
-				if err := checkKeywords(sub, at+"/properties/"+name); err != nil {
-					return err
-				}
-			}
-		case k == "items":
-			sub, ok := x.(map[string]any)
-			if !ok {
-				return fmt.Errorf("%s/items: not a schema", at)
-			}
-			if err := checkKeywords(sub, at+"/items"); err != nil {
-				return err
-			}
-		case k == "additionalProperties":
-			if x != false {
-				return fmt.Errorf("%s: additionalProperties other than false is not supported by the validator", at)
-			}
+func (v *validator) compile() (*jsonschema.Schema, error) {
+	v.once.Do(func() {
+		c := jsonschema.NewCompiler()
+		url := "mem://tools/" + v.name + ".json"
+		if err := c.AddResource(url, v.doc); err != nil {
+			v.err = fmt.Errorf("tool %s: input schema does not load: %w", v.name, err)
+			return
 		}
-	}
-	return nil
+		if v.schema, v.err = c.Compile(url); v.err != nil {
+			v.err = fmt.Errorf("tool %s: input schema does not compile: %w", v.name, v.err)
+		}
+	})
+	return v.schema, v.err
 }
 
 // check validates arguments as the client's JSON decoded them (a map of
 // JSON values); the error lists every problem as
 // "field: got <value> — <what is allowed>".
 func (v *validator) check(args map[string]any) error {
+	schema, err := v.compile()
+	if err != nil {
+		return err
+	}
 	var inst any = args
 	if args == nil {
 		inst = map[string]any{}
 	}
-	var msgs []string
-	v.validate(v.doc, inst, nil, &msgs)
-	if len(msgs) == 0 {
+	err = schema.Validate(inst)
+	if err == nil {
 		return nil
+	}
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return err
+	}
+	var msgs []string
+	for _, leaf := range leaves(ve) {
+		msgs = append(msgs, v.describe(leaf, inst))
 	}
 	sort.Strings(msgs)
 	msgs = dedupe(msgs)
 	return fmt.Errorf("invalid arguments:\n- %s", strings.Join(msgs, "\n- "))
+}
+
+func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	if len(e.Causes) == 0 {
+		return []*jsonschema.ValidationError{e}
+	}
+	var out []*jsonschema.ValidationError
+	for _, c := range e.Causes {
+		out = append(out, leaves(c)...)
+	}
+	return out
 }
 
 func dedupe(s []string) []string {
@@ -110,185 +99,48 @@ func dedupe(s []string) []string {
 	return out
 }
 
-// jsonType names a JSON value's type as JSON Schema does ("integer" is
-// a number's refinement, never reported as the type it has).
-func jsonType(x any) string {
-	switch x.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case string:
-		return "string"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
-	}
-	if _, ok := number(x); ok {
-		return "number"
-	}
-	return fmt.Sprintf("%T", x)
-}
-
-// number is a JSON number as a float64 (the client's JSON decodes
-// numbers so; Go callers may pass ints).
-func number(x any) (float64, bool) {
-	switch n := x.(type) {
-	case float64:
-		return n, true
-	case float32:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	case json.Number:
-		f, err := n.Float64()
-		return f, err == nil
-	}
-	return 0, false
-}
-
-func isInteger(f float64) bool { return f == math.Trunc(f) && !math.IsInf(f, 0) }
-
-// types lists a schema's "type" (a name or a list of names).
-func types(s map[string]any) []string {
-	switch t := s["type"].(type) {
-	case string:
-		return []string{t}
-	case []any:
-		var out []string
-		for _, x := range t {
-			if n, ok := x.(string); ok {
-				out = append(out, n)
-			}
+// describe turns one failure into words a model can act on.
+func (v *validator) describe(e *jsonschema.ValidationError, inst any) string {
+	field := fieldPath(e.InstanceLocation)
+	got := display(valueAt(inst, e.InstanceLocation))
+	switch k := e.ErrorKind.(type) {
+	case *kind.AdditionalProperties:
+		var names []string
+		for _, p := range k.Properties {
+			names = append(names, fieldPath(append(append([]string(nil), e.InstanceLocation...), p)))
 		}
-		return out
-	}
-	return nil
-}
-
-// validate checks inst against the schema s at location loc, adding one
-// message per problem; a value of the wrong type gets that message only.
-func (v *validator) validate(s map[string]any, inst any, loc []string, msgs *[]string) {
-	field := fieldPath(loc)
-	if want := types(s); len(want) > 0 {
-		have := jsonType(inst)
-		ok := slices.Contains(want, have)
-		if !ok && have == "number" && slices.Contains(want, "integer") {
-			f, _ := number(inst)
-			ok = isInteger(f)
+		return fmt.Sprintf("%s: unknown field — allowed fields: %s", strings.Join(names, ", "), strings.Join(v.propertyNames(e.InstanceLocation), ", "))
+	case *kind.Required:
+		var names []string
+		for _, p := range k.Missing {
+			names = append(names, fieldPath(append(append([]string(nil), e.InstanceLocation...), p)))
 		}
-		if !ok {
-			*msgs = append(*msgs, fmt.Sprintf("%s: got %s (%s) — must be %s", field, display(inst), have, strings.Join(want, " or ")))
-			return
-		}
-	}
-	if enum, ok := s["enum"].([]any); ok && !slices.ContainsFunc(enum, func(e any) bool { return jsonEqualValues(e, inst) }) {
+		return fmt.Sprintf("%s: missing — this field is required", strings.Join(names, ", "))
+	case *kind.Type:
+		return fmt.Sprintf("%s: got %s (%s) — must be %s", field, got, k.Got, strings.Join(k.Want, " or "))
+	case *kind.Enum:
 		var want []string
-		for _, w := range enum {
+		for _, w := range k.Want {
 			want = append(want, display(w))
 		}
-		*msgs = append(*msgs, fmt.Sprintf("%s: got %s — allowed one of %s", field, display(inst), strings.Join(want, ", ")))
+		return fmt.Sprintf("%s: got %s — allowed one of %s", field, got, strings.Join(want, ", "))
+	case *kind.Minimum:
+		return fmt.Sprintf("%s: got %s — must be at least %s%s", field, got, ratString(k.Want), v.rangeNote(e.InstanceLocation))
+	case *kind.Maximum:
+		return fmt.Sprintf("%s: got %s — must be at most %s%s", field, got, ratString(k.Want), v.rangeNote(e.InstanceLocation))
+	case *kind.MinLength:
+		return fmt.Sprintf("%s: got %s (%d characters) — must have at least %d", field, got, k.Got, k.Want)
+	case *kind.MaxLength:
+		return fmt.Sprintf("%s: got %d characters — must have at most %d", field, k.Got, k.Want)
+	case *kind.MultipleOf:
+		return fmt.Sprintf("%s: got %s — must be a multiple of %s%s", field, got, ratString(k.Want), v.rangeNote(e.InstanceLocation))
+	case *kind.MinItems:
+		return fmt.Sprintf("%s: got %d items — must have at least %d", field, k.Got, k.Want)
+	case *kind.MaxItems:
+		return fmt.Sprintf("%s: got %d items — must have at most %d", field, k.Got, k.Want)
 	}
-	switch x := inst.(type) {
-	case map[string]any:
-		v.validateObject(s, x, loc, msgs)
-	case []any:
-		if n, ok := number(s["minItems"]); ok && float64(len(x)) < n {
-			*msgs = append(*msgs, fmt.Sprintf("%s: got %d items — must have at least %s", field, len(x), numString(n)))
-		}
-		if n, ok := number(s["maxItems"]); ok && float64(len(x)) > n {
-			*msgs = append(*msgs, fmt.Sprintf("%s: got %d items — must have at most %s", field, len(x), numString(n)))
-		}
-		if s["uniqueItems"] == true {
-			for i := range x {
-				for j := i + 1; j < len(x); j++ {
-					if jsonEqualValues(x[i], x[j]) {
-						*msgs = append(*msgs, fmt.Sprintf("%s: got %s — items at %d and %d are equal", field, display(inst), i, j))
-					}
-				}
-			}
-		}
-		if items, ok := s["items"].(map[string]any); ok {
-			for i, item := range x {
-				v.validate(items, item, append(slices.Clone(loc), strconv.Itoa(i)), msgs)
-			}
-		}
-	case string:
-		n := utf8.RuneCountInString(x)
-		if min, ok := number(s["minLength"]); ok && float64(n) < min {
-			*msgs = append(*msgs, fmt.Sprintf("%s: got %s (%d characters) — must have at least %s", field, display(inst), n, numString(min)))
-		}
-		if max, ok := number(s["maxLength"]); ok && float64(n) > max {
-			*msgs = append(*msgs, fmt.Sprintf("%s: got %d characters — must have at most %s", field, n, numString(max)))
-		}
-	default:
-		f, ok := number(inst)
-		if !ok {
-			return
-		}
-		note := v.rangeNote(loc)
-		if min, ok := number(s["minimum"]); ok && f < min {
-			*msgs = append(*msgs, fmt.Sprintf("%s: got %s — must be at least %s%s", field, display(inst), numString(min), note))
-		}
-		if max, ok := number(s["maximum"]); ok && f > max {
-			*msgs = append(*msgs, fmt.Sprintf("%s: got %s — must be at most %s%s", field, display(inst), numString(max), note))
-		}
-		if min, ok := number(s["exclusiveMinimum"]); ok && f <= min {
-			*msgs = append(*msgs, fmt.Sprintf("%s: got %s — must be more than %s", field, display(inst), numString(min)))
-		}
-		if max, ok := number(s["exclusiveMaximum"]); ok && f >= max {
-			*msgs = append(*msgs, fmt.Sprintf("%s: got %s — must be less than %s", field, display(inst), numString(max)))
-		}
-		if m, ok := number(s["multipleOf"]); ok && m > 0 && !isInteger(f/m) {
-			*msgs = append(*msgs, fmt.Sprintf("%s: got %s — must be a multiple of %s%s", field, display(inst), numString(m), note))
-		}
-	}
+	return fmt.Sprintf("%s: got %s — %s", field, got, e.ErrorKind.LocalizedString(english))
 }
-
-func (v *validator) validateObject(s map[string]any, x map[string]any, loc []string, msgs *[]string) {
-	props, _ := s["properties"].(map[string]any)
-	if req, ok := s["required"].([]any); ok {
-		var missing []string
-		for _, r := range req {
-			name, _ := r.(string)
-			if _, ok := x[name]; !ok {
-				missing = append(missing, fieldPath(append(slices.Clone(loc), name)))
-			}
-		}
-		if len(missing) > 0 {
-			*msgs = append(*msgs, fmt.Sprintf("%s: missing — this field is required", strings.Join(missing, ", ")))
-		}
-	}
-	var unknown []string
-	for _, name := range slices.Sorted(maps.Keys(x)) {
-		sub, ok := props[name].(map[string]any)
-		if !ok {
-			unknown = append(unknown, fieldPath(append(slices.Clone(loc), name)))
-			continue
-		}
-		v.validate(sub, x[name], append(slices.Clone(loc), name), msgs)
-	}
-	if len(unknown) > 0 && s["additionalProperties"] == false {
-		*msgs = append(*msgs, fmt.Sprintf("%s: unknown field — allowed fields: %s", strings.Join(unknown, ", "), strings.Join(v.propertyNames(loc), ", ")))
-	}
-}
-
-// jsonEqualValues compares two JSON values, numbers by value.
-func jsonEqualValues(a, b any) bool {
-	if x, ok := number(a); ok {
-		y, ok := number(b)
-		return ok && x == y
-	}
-	return reflect.DeepEqual(a, b)
-}
-
-// numString prints a bound as an integer when it is one.
-func numString(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // rangeNote adds the whole range when the schema has both bounds.
 func (v *validator) rangeNote(loc []string) string {
@@ -377,4 +229,12 @@ func display(v any) string {
 		return string(b[:77]) + "…"
 	}
 	return string(b)
+}
+
+// ratString prints a bound as an integer when it is one.
+func ratString(r *big.Rat) string {
+	if r.IsInt() {
+		return r.Num().String()
+	}
+	return strings.TrimRight(strings.TrimRight(r.FloatString(6), "0"), ".")
 }
