@@ -188,10 +188,12 @@ func TestMissingKeywords(t *testing.T) {
 		t.Errorf("an identical schema: %v", got)
 	}
 	for name, cut := range map[string]func(m map[string]any){
-		"field":    func(m map[string]any) { delete(m["properties"].(map[string]any), "c") },
-		"enum":     func(m map[string]any) { m["properties"].(map[string]any)["a"].(map[string]any)["enum"] = []any{"x"} },
-		"default":  func(m map[string]any) { delete(m["properties"].(map[string]any)["a"].(map[string]any), "default") },
-		"range":    func(m map[string]any) { delete(m["properties"].(map[string]any)["b"].(map[string]any)["items"].(map[string]any), "maximum") },
+		"field":   func(m map[string]any) { delete(m["properties"].(map[string]any), "c") },
+		"enum":    func(m map[string]any) { m["properties"].(map[string]any)["a"].(map[string]any)["enum"] = []any{"x"} },
+		"default": func(m map[string]any) { delete(m["properties"].(map[string]any)["a"].(map[string]any), "default") },
+		"range": func(m map[string]any) {
+			delete(m["properties"].(map[string]any)["b"].(map[string]any)["items"].(map[string]any), "maximum")
+		},
 		"required": func(m map[string]any) { m["required"] = []any{} },
 	} {
 		got := same()

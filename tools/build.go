@@ -95,6 +95,10 @@ func (s *toolset) build(spec toolSpec) (server.ServerTool, *validator, error) {
 		return server.ServerTool{}, nil, fmt.Errorf("tool %s: %w", spec.name, err)
 	}
 	v := newValidator(spec.name, doc)
+	if s.validators == nil {
+		s.validators = map[string]*validator{}
+	}
+	s.validators[spec.name] = v
 	tool := mcp.Tool{
 		Name: spec.name, Title: spec.title, Description: spec.description,
 		RawInputSchema: in, RawOutputSchema: spec.output,

@@ -89,7 +89,7 @@ var envelope = sync.OnceValues(func() (map[string]any, error) {
 		props[name] = terse(p, 0)
 	}
 	delete(props["status"].(map[string]any), "enum") // the instructions list the statuses
-	delete(props["files"].(map[string]any), "items")  // and what a file has
+	delete(props["files"].(map[string]any), "items") // and what a file has
 	var required []any
 	for _, r := range doc["required"].([]any) {
 		if _, ok := props[r.(string)]; ok {

@@ -97,8 +97,10 @@ type toolset struct {
 	opts      Options
 	jobs      *jobStore
 	endpoints map[string]*endpointTool // by endpoint id
-	followers *followers
-	uploads   *uploads
+	// validators check each tool's arguments, by tool name.
+	validators map[string]*validator
+	followers  *followers
+	uploads    *uploads
 
 	savingMu sync.Mutex
 	saving   map[string]*sync.Mutex // per job: its outputs are being saved
@@ -133,28 +135,10 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		s.opts.Files = opts.Files
 	}
 	s.uploads = &uploads{policy: opts.Files, roots: opts.ClientRoots, log: opts.Logger, fal: opts.Fal, led: opts.Ledger, done: map[uploadKey]uploaded{}}
-	var all []server.ServerTool
-	for _, row := range schemas.Catalog {
-		et, err := s.newEndpointTool(row)
-		if err != nil {
-			return nil, err
-		}
-		s.endpoints[row.ID] = et
-		all = append(all, server.ServerTool{Tool: et.tool, Handler: et.handle})
-	}
-	jobTools, err := s.jobTools()
+	all, err := s.allTools()
 	if err != nil {
 		return nil, err
 	}
-	upload, err := s.uploadTool()
-	if err != nil {
-		return nil, err
-	}
-	probe, err := s.probeTool()
-	if err != nil {
-		return nil, err
-	}
-	all = append(append(all, jobTools...), upload, probe)
 	enabled, err := selectTools(all, opts.Tools, opts.ReadOnly)
 	if err != nil {
 		return nil, err
@@ -189,6 +173,33 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		}()
 	}
 	return mcp, nil
+}
+
+// allTools builds every tool (tools/build.go says how a tool is made):
+// one per catalog endpoint, the job tools, upload_file and probe_media.
+func (s *toolset) allTools() ([]server.ServerTool, error) {
+	var all []server.ServerTool
+	for _, row := range schemas.Catalog {
+		et, err := s.newEndpointTool(row)
+		if err != nil {
+			return nil, err
+		}
+		s.endpoints[row.ID] = et
+		all = append(all, server.ServerTool{Tool: et.tool, Handler: et.handle})
+	}
+	jobTools, err := s.jobTools()
+	if err != nil {
+		return nil, err
+	}
+	upload, err := s.uploadTool()
+	if err != nil {
+		return nil, err
+	}
+	probe, err := s.probeTool()
+	if err != nil {
+		return nil, err
+	}
+	return append(append(all, jobTools...), upload, probe), nil
 }
 
 // readOnlyTools spend nothing and change nothing on fal.
