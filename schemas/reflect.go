@@ -14,13 +14,19 @@ import (
 // tool advertises it and as arguments are validated against it.
 func InputSchema(t reflect.Type) (json.RawMessage, error) {
 	r, err := reflected(t)
-	return r.raw, err
+	if err != nil {
+		return nil, err
+	}
+	return r.json()
 }
 
 // OutputSchema reflects the JSON Schema of an endpoint's output struct.
 func OutputSchema(t reflect.Type) (json.RawMessage, error) {
 	r, err := reflected(t)
-	return r.raw, err
+	if err != nil {
+		return nil, err
+	}
+	return r.json()
 }
 
 // SchemaDoc is the schema of t (InputSchema, OutputSchema) as a decoded
@@ -40,11 +46,21 @@ var reflector = &jsonschema.Reflector{
 	RequiredFromJSONSchemaTags: true, // only `jsonschema:"required"` makes a field required
 }
 
-// reflection is a type's schema, reflected once.
+// reflection is a type's schema, reflected once; its JSON is encoded on
+// first use.
 type reflection struct {
-	raw json.RawMessage
-	doc map[string]any
-	err error
+	doc     map[string]any
+	err     error
+	rawOnce sync.Once
+	raw     json.RawMessage
+}
+
+func (r *reflection) json() (json.RawMessage, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	r.rawOnce.Do(func() { r.raw, r.err = json.Marshal(r.doc) })
+	return r.raw, r.err
 }
 
 // cache holds each type's reflection: a schema is reflected once per
@@ -63,9 +79,9 @@ func reflected(t reflect.Type) (*reflection, error) {
 		return r, r.err
 	}
 	r := &reflection{}
-	r.raw, r.doc, r.err = reflectSchema(t)
+	r.doc, r.err = reflectSchema(t)
 	if r.err != nil {
-		r.raw, r.doc = nil, nil
+		r.doc = nil
 	}
 	actual, _ := cache.LoadOrStore(t, r)
 	r = actual.(*reflection)
@@ -77,28 +93,157 @@ func reflected(t reflect.Type) (*reflection, error) {
 // $defs), "additionalProperties": false on every object, no $schema or
 // $id. The result is checked for those properties and an error is
 // returned if any does not hold.
-func reflectSchema(t reflect.Type) (json.RawMessage, map[string]any, error) {
+func reflectSchema(t reflect.Type) (map[string]any, error) {
 	if t.Kind() != reflect.Struct {
-		return nil, nil, fmt.Errorf("schemas: reflect %s: want a struct type, got %s", t, t.Kind())
+		return nil, fmt.Errorf("schemas: reflect %s: want a struct type, got %s", t, t.Kind())
 	}
 	s := reflector.ReflectFromType(t)
 	s.Version = ""
 	s.ID = ""
-	raw, err := json.Marshal(s)
-	if err != nil {
-		return nil, nil, fmt.Errorf("schemas: reflect %s: %w", t, err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, nil, fmt.Errorf("schemas: reflect %s: %w", t, err)
+	doc, ok := schemaDoc(s)
+	if !ok {
+		// A keyword schemaDoc does not know: the long way, through JSON.
+		raw, err := json.Marshal(s)
+		if err != nil {
+			return nil, fmt.Errorf("schemas: reflect %s: %w", t, err)
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return nil, fmt.Errorf("schemas: reflect %s: %w", t, err)
+		}
 	}
 	if doc["type"] != "object" {
-		return nil, nil, fmt.Errorf("schemas: reflect %s: root type is %v, want object", t, doc["type"])
+		return nil, fmt.Errorf("schemas: reflect %s: root type is %v, want object", t, doc["type"])
 	}
 	if err := checkSchemaNode(doc, "#"); err != nil {
-		return nil, nil, fmt.Errorf("schemas: reflect %s: %w", t, err)
+		return nil, fmt.Errorf("schemas: reflect %s: %w", t, err)
 	}
-	return raw, doc, nil
+	return doc, nil
+}
+
+// schemaDoc is a reflected schema as the document its JSON decodes to
+// (numbers float64), built without the JSON: encoding invopop's schemas
+// is most of the cost of reflecting them. It knows the keywords struct
+// tags give; for a schema with any other it reports false.
+func schemaDoc(s *jsonschema.Schema) (map[string]any, bool) {
+	if s == nil {
+		return nil, false
+	}
+	known := jsonschema.Schema{Properties: s.Properties, Items: s.Items, AdditionalProperties: s.AdditionalProperties,
+		Type: s.Type, Enum: s.Enum, MultipleOf: s.MultipleOf, Maximum: s.Maximum, ExclusiveMaximum: s.ExclusiveMaximum,
+		Minimum: s.Minimum, ExclusiveMinimum: s.ExclusiveMinimum, MaxLength: s.MaxLength, MinLength: s.MinLength,
+		MaxItems: s.MaxItems, MinItems: s.MinItems, UniqueItems: s.UniqueItems, Required: s.Required, Format: s.Format,
+		Title: s.Title, Description: s.Description, Default: s.Default}
+	if !reflect.DeepEqual(*s, known) {
+		return nil, false
+	}
+	doc := map[string]any{}
+	if s.Properties != nil {
+		props := map[string]any{}
+		for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
+			p, ok := schemaDoc(pair.Value)
+			if !ok {
+				return nil, false
+			}
+			props[pair.Key] = p
+		}
+		doc["properties"] = props
+	}
+	if s.Items != nil {
+		items, ok := schemaDoc(s.Items)
+		if !ok {
+			return nil, false
+		}
+		doc["items"] = items
+	}
+	switch s.AdditionalProperties {
+	case nil:
+	case jsonschema.FalseSchema:
+		doc["additionalProperties"] = false
+	case jsonschema.TrueSchema:
+		doc["additionalProperties"] = true
+	default:
+		return nil, false
+	}
+	str := func(k, v string) {
+		if v != "" {
+			doc[k] = v
+		}
+	}
+	str("type", s.Type)
+	str("format", s.Format)
+	str("title", s.Title)
+	str("description", s.Description)
+	for k, n := range map[string]json.Number{"multipleOf": s.MultipleOf, "maximum": s.Maximum, "exclusiveMaximum": s.ExclusiveMaximum,
+		"minimum": s.Minimum, "exclusiveMinimum": s.ExclusiveMinimum} {
+		if n != "" {
+			f, err := n.Float64()
+			if err != nil {
+				return nil, false
+			}
+			doc[k] = f
+		}
+	}
+	for k, n := range map[string]*uint64{"maxLength": s.MaxLength, "minLength": s.MinLength, "maxItems": s.MaxItems, "minItems": s.MinItems} {
+		if n != nil {
+			doc[k] = float64(*n)
+		}
+	}
+	if s.UniqueItems {
+		doc["uniqueItems"] = true
+	}
+	if s.Required != nil {
+		req := make([]any, len(s.Required))
+		for i, r := range s.Required {
+			req[i] = r
+		}
+		doc["required"] = req
+	}
+	if s.Enum != nil {
+		enum := make([]any, len(s.Enum))
+		for i, e := range s.Enum {
+			v, ok := jsonValue(e)
+			if !ok {
+				return nil, false
+			}
+			enum[i] = v
+		}
+		doc["enum"] = enum
+	}
+	if s.Default != nil {
+		v, ok := jsonValue(s.Default)
+		if !ok {
+			return nil, false
+		}
+		doc["default"] = v
+	}
+	return doc, true
+}
+
+// jsonValue is a tag's value (a default, an enum value) as JSON decodes
+// it; false for anything but a string, bool or number.
+func jsonValue(v any) (any, bool) {
+	switch x := v.(type) {
+	case string, bool:
+		return x, true
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case uint:
+		return float64(x), true
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	}
+	return nil, false
 }
 
 // checkSchemaNode walks a reflected schema and reports the first place that

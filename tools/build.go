@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/mediaprobe"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -143,4 +146,30 @@ func terseSchema(output reflect.Type) (json.RawMessage, error) {
 		return nil, err
 	}
 	return json.Marshal(terse(doc, -1))
+}
+
+// prereflect reflects the schemas of every type the tools are built from,
+// on every core at once, before the tools are built one by one from the
+// schemas' cache: start-up is a client's wait.
+func prereflect() {
+	types := []reflect.Type{reflect.TypeFor[Job](), reflect.TypeFor[jobStatusArgs](), reflect.TypeFor[jobResultArgs](),
+		reflect.TypeFor[jobRef](), reflect.TypeFor[jobListArgs](), reflect.TypeFor[uploadArgs](), reflect.TypeFor[uploaded](),
+		reflect.TypeFor[probeArgs](), reflect.TypeFor[mediaprobe.Info]()}
+	for _, row := range schemas.Catalog {
+		types = append(types, row.Input, row.Output)
+	}
+	var wg sync.WaitGroup
+	next := make(chan reflect.Type, len(types))
+	for _, t := range types {
+		next <- t
+	}
+	close(next)
+	for range min(runtime.GOMAXPROCS(0), len(types)) {
+		wg.Go(func() {
+			for t := range next {
+				_, _ = schemas.SchemaDoc(t) // an error is reported where the tool is built
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -178,6 +178,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 // allTools builds every tool (tools/build.go says how a tool is made):
 // one per catalog endpoint, the job tools, upload_file and probe_media.
 func (s *toolset) allTools() ([]server.ServerTool, error) {
+	prereflect()
 	var all []server.ServerTool
 	for _, row := range schemas.Catalog {
 		et, err := s.newEndpointTool(row)
