@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+	"github.com/fal-video-mcp/fal-video-mcp/tools"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -35,10 +36,10 @@ func TestToolsListBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tools := map[string]mcp.Tool{}
+	byName := map[string]mcp.Tool{}
 	var endpointBytes int
 	for _, tool := range res.Tools {
-		tools[tool.Name] = tool
+		byName[tool.Name] = tool
 		b, err := json.Marshal(tool)
 		if err != nil {
 			t.Fatal(err)
@@ -59,7 +60,7 @@ func TestToolsListBudget(t *testing.T) {
 	}
 
 	for _, row := range schemas.Catalog {
-		tool, ok := tools[row.Tool]
+		tool, ok := byName[row.Tool]
 		if !ok {
 			t.Errorf("%s is not listed", row.Tool)
 			continue
@@ -200,6 +201,48 @@ func TestMissingKeywords(t *testing.T) {
 		cut(got)
 		if len(missingKeywords(want, got, "")) == 0 {
 			t.Errorf("%s: a lost %s goes unseen", name, name)
+		}
+	}
+}
+
+// TestCommonWordsSaidOnce: what every tool shares is in the instructions
+// (sent once, at initialize) — how jobs run and are followed, the
+// statuses, every field of the job the tools return, what media fields
+// take — and no endpoint tool's description repeats it.
+func TestCommonWordsSaidOnce(t *testing.T) {
+	h := newHarness(t, mcp.ProtocolVersion20260728)
+	ctx := ctxT(t)
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.ProtocolVersion20260728
+	init.Params.ClientInfo = mcp.Implementation{Name: "budget", Version: "1"}
+	ires, err := h.client.Initialize(ctx, init)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"wait_seconds", "job_status", "job_result", "request_id", "costs money", "uploaded to fal"}
+	for _, s := range []string{tools.StatusQueued, tools.StatusRunning, tools.StatusCompleted, tools.StatusFailed, tools.StatusCancelled, tools.StatusUnknown} {
+		want = append(want, s)
+	}
+	job := reflect.TypeFor[tools.Job]()
+	for i := range job.NumField() {
+		if name, _, _ := strings.Cut(job.Field(i).Tag.Get("json"), ","); job.Field(i).IsExported() && name != "" && name != "-" {
+			want = append(want, name)
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(ires.Instructions, w) {
+			t.Errorf("the instructions do not say %q:\n%s", w, ires.Instructions)
+		}
+	}
+	res, err := h.client.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range res.Tools {
+		for _, common := range []string{"inside the folders the user allowed; a local file", "job_status with the request_id", "costs money"} {
+			if isEndpointTool(tool.Name) && strings.Contains(tool.Description, common) {
+				t.Errorf("%s: the description repeats %q, which the instructions say", tool.Name, common)
+			}
 		}
 	}
 }

@@ -262,7 +262,6 @@ func instructions(enabled []server.ServerTool) string {
 	}
 	if len(endpoints) > 0 {
 		b.WriteString(`How jobs run: each endpoint tool submits one job to fal's queue, where GPU work can take minutes, waits up to wait_seconds and returns the job as it stands. Every job costs money on the user's fal account: submit only what the user asked for; never submit again to "retry" a job that is still queued or running, nor one whose submit outcome was reported unknown.
-Following a job: while its status is queued or running, call job_status with its request_id and wait_seconds until it ends, then job_result for the output (download: true also saves the files).
 Media fields take ` + mediaAccepted + `; a local file is uploaded to fal first.
 Endpoint tools:
 `)
@@ -279,7 +278,7 @@ Endpoint tools:
 			jobs = append(jobs, name)
 		}
 	}
-	fmt.Fprintf(&b, "Job tools: %s. Follow an unfinished job with job_status (its wait_seconds waits for the end) and fetch the output with job_result, passing the request_id.", strings.Join(jobs, ", "))
+	fmt.Fprintf(&b, "Job tools: %s. Follow an unfinished job (queued or running) with job_status and its request_id (its wait_seconds waits for the end), then fetch the output with job_result (download: true also saves the files).", strings.Join(jobs, ", "))
 	if has["probe_media"] {
 		b.WriteString("\nprobe_media tells a video's duration, frame rate and frame count: probe an input before choosing frame numbers or frame rates.")
 	}
@@ -287,17 +286,23 @@ Endpoint tools:
 }
 
 // jobFields lists the Job's fields as its struct says them: the JSON name
-// and, where the field has one, its description.
-func jobFields() string {
+// and, where the field has one, its description (and a list's items'
+// fields).
+func jobFields() string { return fieldsOf(reflect.TypeFor[Job]()) }
+
+func fieldsOf(t reflect.Type) string {
 	var out []string
-	t := reflect.TypeFor[Job]()
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if !f.IsExported() || name == "" || name == "-" {
 			continue
 		}
-		if d := strings.TrimSuffix(f.Tag.Get("jsonschema_description"), "."); d != "" {
+		d := strings.TrimSuffix(f.Tag.Get("jsonschema_description"), ".")
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+			d += ": " + strings.ReplaceAll(fieldsOf(f.Type.Elem()), "; ", ", ")
+		}
+		if d != "" {
 			name += " (" + d + ")"
 		}
 		out = append(out, name)
