@@ -47,26 +47,19 @@ func (s *toolset) jobTools() ([]server.ServerTool, error) {
 		return nil, err
 	}
 	specs := []toolSpec{
-		{name: "job_status", title: "Job status", readOnly: true, input: reflect.TypeFor[jobStatusArgs](), output: one,
+		{name: "job_status", title: "Job status", readOnly: true, input: reflect.TypeFor[jobStatusArgs](), output: one, handle: s.jobStatus,
 			extra:       []property{s.waitSeconds(0, "Seconds to wait for the job to end (0: return at once).")},
 			description: "Returns a fal job as it stands: status, queue position, recent logs, the output once completed. With wait_seconds it returns when the job ends or the wait is over."},
-		{name: "job_result", title: "Job result", readOnly: true, input: reflect.TypeFor[jobResultArgs](), output: one,
+		{name: "job_result", title: "Job result", readOnly: true, input: reflect.TypeFor[jobResultArgs](), output: one, handle: s.jobResult,
 			description: "Returns a finished fal job's output: the endpoint's result and every output file. A failed job, or one still running, is an error saying why and what to do."},
-		{name: "job_cancel", title: "Cancel job", destructive: true, input: reflect.TypeFor[jobRef](), output: one,
+		{name: "job_cancel", title: "Cancel job", destructive: true, input: reflect.TypeFor[jobRef](), output: one, handle: s.jobCancel,
 			description: "Asks fal to cancel a job: a queued job is removed; a running one is asked to stop (it may still finish). Returns the job as it then stands."},
-		{name: "job_list", title: "List jobs", readOnly: true, input: reflect.TypeFor[jobListArgs](), output: list,
+		{name: "job_list", title: "List jobs", readOnly: true, input: reflect.TypeFor[jobListArgs](), output: list, handle: s.jobList,
 			description: "Lists the jobs this server knows, newest first, optionally only those with one status or of one endpoint."},
-	}
-	handlers := map[string]func(*toolset, context.Context, mcp.CallToolRequest, json.RawMessage) *mcp.CallToolResult{
-		"job_status": (*toolset).jobStatus, "job_result": (*toolset).jobResult, "job_cancel": (*toolset).jobCancel, "job_list": (*toolset).jobList,
 	}
 	var out []server.ServerTool
 	for _, spec := range specs {
-		handle := handlers[spec.name]
 		spec.idempotent = true
-		spec.handle = func(ctx context.Context, req mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
-			return handle(s, ctx, req, raw)
-		}
 		st, _, err := s.build(spec)
 		if err != nil {
 			return nil, err
