@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fal-video-mcp/fal-video-mcp/tools/localfile"
@@ -27,10 +28,14 @@ func (s *toolset) probeTool() (server.ServerTool, error) {
 		return server.ServerTool{}, err
 	}
 	// URLs are read with the client of downloads: fal's hosts or public
-	// addresses only, never this machine's or its network's.
-	hc := *s.opts.Fal.PublicHTTPClient()
-	hc.Timeout = 30 * time.Second
-	prober := &mediaprobe.Prober{HTTP: &hc, NoRemoteFFprobe: true}
+	// addresses only, never this machine's or its network's. Made on the
+	// first call: a server built only to list its tools (mcpb) has no fal
+	// client.
+	prober := sync.OnceValue(func() *mediaprobe.Prober {
+		hc := *s.opts.Fal.PublicHTTPClient()
+		hc.Timeout = 30 * time.Second
+		return &mediaprobe.Prober{HTTP: &hc, NoRemoteFFprobe: true}
+	})
 	st, _, err := s.build(toolSpec{
 		name: "probe_media", title: "Probe a media file", input: reflect.TypeFor[probeArgs](), output: out,
 		readOnly: true, idempotent: true,
@@ -38,7 +43,7 @@ func (s *toolset) probeTool() (server.ServerTool, error) {
 			"Probe an input before choosing frame numbers or frame rates (magi_extend_video num_frames/start_frame, LTX start_frame_num, " +
 			"Wan VACE match_input_num_frames, interpolate_video_frames output_fps). Reads only the headers; nothing is sent to fal or billed.",
 		handle: func(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
-			return s.probe(ctx, prober, decodeArgs[probeArgs](raw).Source)
+			return s.probe(ctx, prober(), decodeArgs[probeArgs](raw).Source)
 		},
 	})
 	return st, err
