@@ -72,8 +72,8 @@ const recentLogs = 20
 var envelopeFields = []string{"request_id", "status", "result", "files"}
 
 // envelope is the Job envelope of every output schema, built once from
-// the Job struct's reflected schema: its fields' types, no descriptions
-// (the instructions say them once).
+// the Job struct's reflected schema: its fields' types, no descriptions,
+// no required list (the instructions say them once).
 var envelope = sync.OnceValues(func() (map[string]any, error) {
 	doc, err := schemas.SchemaDoc(reflect.TypeFor[Job]())
 	if err != nil {
@@ -90,16 +90,11 @@ var envelope = sync.OnceValues(func() (map[string]any, error) {
 	}
 	delete(props["status"].(map[string]any), "enum") // the instructions list the statuses
 	delete(props["files"].(map[string]any), "items") // and what a file has
-	var required []any
-	for _, r := range doc["required"].([]any) {
-		if _, ok := props[r.(string)]; ok {
-			required = append(required, r)
-		}
-	}
-	return map[string]any{"type": "object", "properties": props, "required": required}, nil
+	return map[string]any{"type": "object", "properties": props}, nil
 })
 
-// terse is a schema without descriptions or additionalProperties, its
+// terse is a schema without descriptions, required lists or
+// additionalProperties (open: the content may carry more fields), its
 // objects' properties kept to depth levels (-1: all), deeper objects
 // only typed.
 func terse(schema any, depth int) any {
@@ -121,9 +116,6 @@ func terse(schema any, depth int) any {
 			}
 			out[k] = props
 		case "required":
-			if depth != 0 {
-				out[k] = v
-			}
 		case "items":
 			out[k] = terse(v, depth)
 		default:
@@ -151,7 +143,7 @@ func jobSchema(output reflect.Type) (json.RawMessage, error) {
 	}
 	props := maps.Clone(env["properties"].(map[string]any))
 	props["result"] = terse(out, 1)
-	return json.Marshal(map[string]any{"type": "object", "properties": props, "required": env["required"]})
+	return json.Marshal(map[string]any{"type": "object", "properties": props})
 }
 
 // summary is the one-paragraph text beside the structured Job.
