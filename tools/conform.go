@@ -13,14 +13,10 @@ import (
 // does not list and null values are dropped, everything else is kept as
 // fal sent it (numbers exactly). The structured content then still
 // satisfies the schema's additionalProperties: false, which clients
-// validate.
+// validate. The schema is the one reflected once for the output type.
 func conformOutput(data json.RawMessage, output reflect.Type) json.RawMessage {
-	raw, err := schemas.OutputSchema(output)
+	schema, err := schemas.SchemaDoc(output)
 	if err != nil {
-		return data
-	}
-	var schema map[string]any
-	if json.Unmarshal(raw, &schema) != nil {
 		return data
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))

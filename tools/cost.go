@@ -26,16 +26,6 @@ const (
 	forceNewProperty     = "force_new"
 )
 
-// spendProperties are the schemas of estimate_only and force_new.
-func spendProperties() map[string]any {
-	return map[string]any{
-		estimateOnlyProperty: map[string]any{"type": "boolean", "default": false,
-			"description": "Validate the input and estimate the job's cost, and submit nothing."},
-		forceNewProperty: map[string]any{"type": "boolean", "default": false,
-			"description": "Submit even if the same call (same tool and input) was submitted within the dedupe window; without it, that job is returned instead."},
-	}
-}
-
 // spendArgs are estimate_only and force_new as a call gives them.
 type spendArgs struct{ estimateOnly, forceNew bool }
 
@@ -551,9 +541,9 @@ type listSpend struct {
 
 var spendSchema = map[string]any{
 	"type":        "object",
-	"description": "Estimated spend in USD: of the last 24 h (every job fal may bill, failed ones left out) and of the listed jobs; *_unknown count jobs of unknown cost, left out of the sums.",
+	"description": "Estimated USD spent in 24 h and by the listed jobs (failed ones left out); *_unknown: jobs of unknown cost.",
 	"properties": map[string]any{
-		"last_24h_usd":     map[string]any{"type": []string{"number", "null"}, "description": "null when the job ledger cannot be read"},
+		"last_24h_usd":     map[string]any{"type": []string{"number", "null"}},
 		"last_24h_unknown": map[string]any{"type": "integer"},
 		"listed_usd":       map[string]any{"type": "number"},
 		"listed_unknown":   map[string]any{"type": "integer"},

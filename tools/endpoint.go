@@ -30,75 +30,34 @@ type endpointTool struct {
 const waitProperty = "wait_seconds"
 
 func (s *toolset) newEndpointTool(row schemas.Endpoint) (*endpointTool, error) {
-	in, err := schemas.InputSchema(row.Input)
-	if err != nil {
-		return nil, err
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(in, &doc); err != nil {
-		return nil, err
-	}
-	props, _ := doc["properties"].(map[string]any)
-	if _, clash := props[waitProperty]; clash {
-		return nil, fmt.Errorf("tool %s: the endpoint has its own %s field", row.Tool, waitProperty)
-	}
-	props[waitProperty] = waitSchema(s.opts.MaxWait, "How long to wait for the job to finish before returning it as it stands")
-	for name, p := range spendProperties() {
-		props[name] = p
-	}
-	in, err = json.Marshal(doc)
-	if err != nil {
-		return nil, err
-	}
 	out, err := jobSchema(row.Output)
 	if err != nil {
 		return nil, err
 	}
-	v, err := newValidator(row.Tool, in)
+	media := schemas.MediaPaths(row.Input)
+	et := &endpointTool{s: s, row: row, media: media}
+	st, v, err := s.build(toolSpec{
+		name: row.Tool, title: row.Title, description: endpointDescription(row, media),
+		input: row.Input, extra: s.endpointProperties(), output: out,
+		idempotent: false, // every call is a new paid job
+		serve:      et.handle,
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &endpointTool{
-		s:   s,
-		row: row,
-		tool: mcp.Tool{
-			Name:            row.Tool,
-			Title:           row.Title,
-			Description:     endpointDescription(row, s.opts.MaxWait, schemas.MediaPaths(row.Input)),
-			RawInputSchema:  in,
-			RawOutputSchema: out,
-			Annotations: mcp.ToolAnnotation{
-				Title:           row.Title,
-				ReadOnlyHint:    mcp.ToBoolPtr(false),
-				DestructiveHint: mcp.ToBoolPtr(false),
-				IdempotentHint:  mcp.ToBoolPtr(false), // every call is a new paid job
-				OpenWorldHint:   mcp.ToBoolPtr(true),
-			},
-		},
-		validator: v,
-		media:     schemas.MediaPaths(row.Input),
-	}, nil
+	et.tool, et.validator = st.Tool, v
+	return et, nil
 }
 
-func waitSchema(max time.Duration, what string) map[string]any {
-	return map[string]any{
-		"type":        "integer",
-		"minimum":     0,
-		"maximum":     int(max / time.Second),
-		"default":     int(min(DefaultWait, max) / time.Second),
-		"description": fmt.Sprintf("%s, in seconds (0 returns at once; at most %d).", what, int(max/time.Second)),
+// endpointDescription is what is particular to one endpoint tool; what
+// every endpoint tool shares (how jobs run and are followed, what media
+// fields take) is in the server's instructions.
+func endpointDescription(row schemas.Endpoint, media []string) string {
+	d := fmt.Sprintf("%s\nRuns %s.", strings.TrimSpace(row.Purpose), row.ID)
+	if len(media) > 0 {
+		d += " Media fields: " + strings.ReplaceAll(strings.Join(media, ", "), "[]", "") + "."
 	}
-}
-
-func endpointDescription(row schemas.Endpoint, maxWait time.Duration, media []string) string {
-	fields := strings.ReplaceAll(strings.Join(media, ", "), "[]", "")
-	return fmt.Sprintf(`%s
-
-Runs the fal endpoint %s on fal's queue; the job costs money on the user's fal account and can take minutes.
-The call waits up to wait_seconds (default %d, at most %d) and returns the job: if its status is still queued or running, call job_status with the request_id (and wait_seconds) until it ends, then job_result for the output video. Do not submit again to "retry" a job that is still running.
-Media fields (%s) take %s; a local file is uploaded to fal first.
-The job's estimated_cost_usd (null when unknown) and cost_basis come from fal's price; estimate_only: true estimates without submitting. A call identical to one submitted a few minutes ago returns that job instead of paying again; force_new: true submits anyway.`,
-		strings.TrimSpace(row.Purpose), row.ID, int(min(DefaultWait, maxWait)/time.Second), int(maxWait/time.Second), fields, mediaAccepted)
+	return d
 }
 
 // handle validates, submits, and waits for the job.
@@ -156,11 +115,7 @@ func (et *endpointTool) parse(req mcp.CallToolRequest) (map[string]any, any, tim
 	if args == nil {
 		args = map[string]any{}
 	}
-	raw, err := json.Marshal(args)
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("arguments do not encode as JSON: %v", err)
-	}
-	if err := et.validator.check(raw); err != nil {
+	if err := et.validator.check(args); err != nil {
 		return nil, nil, 0, err
 	}
 	wait := et.s.waitFrom(args)

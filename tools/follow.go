@@ -163,9 +163,14 @@ func (fs *followers) run(id string, f *follower, durable <-chan struct{}) {
 	s := fs.s
 	leased := durable != nil
 	if leased {
-		select {
-		case <-durable:
-		case <-fs.ctx.Done():
+		// Even when the server stops: a clean stop waits for the followers,
+		// so fal's answer is written before the ledger closes — and the
+		// lease that came with it is given back for the next process.
+		<-durable
+		if fs.ctx.Err() != nil && s.jobs.led != nil {
+			lctx, cancel := s.jobs.ledgerCtx()
+			defer cancel()
+			_ = s.jobs.led.Release(lctx, id, fs.owner)
 			return
 		}
 	}

@@ -4,16 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
 	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
-	"github.com/invopop/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -68,33 +69,85 @@ type OutputFile struct {
 // recentLogs is how many log lines a Job carries.
 const recentLogs = 20
 
-// jobSchema is the output schema of a tool: the Job shape with result
-// typed as the endpoint's output (any object for the job tools).
-func jobSchema(output reflect.Type) (json.RawMessage, error) {
-	r := &jsonschema.Reflector{Anonymous: true, DoNotReference: true, ExpandedStruct: true, RequiredFromJSONSchemaTags: true}
-	s := r.ReflectFromType(reflect.TypeFor[Job]())
-	s.Version, s.ID = "", ""
-	raw, err := json.Marshal(s)
+// envelopeFields are the Job fields the output schema types: what an
+// agent acts on. The envelope is open: the Job's other fields — listed
+// once, with what they mean, in the server's instructions — are in the
+// structured content too.
+var envelopeFields = []string{"request_id", "status", "result", "files"}
+
+// envelope is the Job envelope of every output schema, built once from
+// the Job struct's reflected schema: its fields' types, no descriptions,
+// no required list (the instructions say them once).
+var envelope = sync.OnceValues(func() (map[string]any, error) {
+	doc, err := schemas.SchemaDoc(reflect.TypeFor[Job]())
 	if err != nil {
 		return nil, err
 	}
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
+	all, _ := doc["properties"].(map[string]any)
+	props := map[string]any{}
+	for _, name := range envelopeFields {
+		p, ok := all[name]
+		if !ok {
+			return nil, fmt.Errorf("job schema: Job has no field %s", name)
+		}
+		props[name] = terse(p, 0)
+	}
+	delete(props["status"].(map[string]any), "enum") // the instructions list the statuses
+	delete(props["files"].(map[string]any), "items") // and what a file has
+	return map[string]any{"type": "object", "properties": props}, nil
+})
+
+// terse is a schema without descriptions, required lists or
+// additionalProperties (open: the content may carry more fields), its
+// objects' properties kept to depth levels (-1: all), deeper objects
+// only typed.
+func terse(schema any, depth int) any {
+	m, ok := schema.(map[string]any)
+	if !ok {
+		return schema
+	}
+	out := map[string]any{}
+	for k, v := range m {
+		switch k {
+		case "description", "additionalProperties":
+		case "properties":
+			if depth == 0 {
+				continue
+			}
+			props := map[string]any{}
+			for name, p := range v.(map[string]any) {
+				props[name] = terse(p, depth-1)
+			}
+			out[k] = props
+		case "required":
+		case "items":
+			out[k] = terse(v, depth)
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// jobSchema is the output schema of a tool that returns a Job: the
+// envelope with result typed as the endpoint's output — its fields and
+// their types, one level deep — or any object (the job tools: output
+// nil).
+func jobSchema(output reflect.Type) (json.RawMessage, error) {
+	env, err := envelope()
+	if err != nil {
 		return nil, err
 	}
-	result := map[string]any{"type": "object", "description": "The endpoint's output, once completed."}
-	if output != nil {
-		out, err := schemas.OutputSchema(output)
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(out, &result); err != nil {
-			return nil, err
-		}
-		result["description"] = "The endpoint's output, once completed."
+	if output == nil {
+		return json.Marshal(env)
 	}
-	doc["properties"].(map[string]any)["result"] = result
-	return json.Marshal(doc)
+	out, err := schemas.SchemaDoc(output)
+	if err != nil {
+		return nil, err
+	}
+	props := maps.Clone(env["properties"].(map[string]any))
+	props["result"] = terse(out, 1)
+	return json.Marshal(map[string]any{"type": "object", "properties": props})
 }
 
 // summary is the one-paragraph text beside the structured Job.

@@ -20,11 +20,11 @@ import (
 type (
 	jobRef struct {
 		RequestID  string `json:"request_id" jsonschema:"required,minLength=1" jsonschema_description:"The request_id an endpoint tool returned."`
-		EndpointID string `json:"endpoint_id,omitempty" jsonschema_description:"The job's fal endpoint id, e.g. fal-ai/wan-vace-14b. Needed only for jobs this server did not submit."`
+		EndpointID string `json:"endpoint_id,omitempty" jsonschema_description:"Only for a job this server did not submit: its fal endpoint id."`
 	}
 	jobStatusArgs struct {
 		jobRef
-		WaitSeconds *int `json:"wait_seconds,omitempty"`
+		WaitSeconds *int `json:"wait_seconds,omitempty" jsonschema:"-"` // its schema: toolset.waitSeconds
 	}
 	jobResultArgs struct {
 		jobRef
@@ -37,79 +37,39 @@ type (
 	}
 )
 
-type jobToolSpec struct {
-	name, title, description string
-	args                     reflect.Type
-	readOnly, destructive    bool
-	output                   func() (json.RawMessage, error)
-	handle                   func(s *toolset, ctx context.Context, req mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult
-}
-
 func (s *toolset) jobTools() ([]server.ServerTool, error) {
-	one := func() (json.RawMessage, error) { return jobSchema(nil) }
-	specs := []jobToolSpec{
-		{name: "job_status", title: "Job status", readOnly: true, args: reflect.TypeFor[jobStatusArgs](), output: one, handle: (*toolset).jobStatus,
-			description: "Returns a fal job as it stands: status (queued, running, completed, failed, cancelled), queue position, recent logs, and the output once completed. With wait_seconds it follows fal's status stream and returns as soon as the job ends, or when the wait is over."},
-		{name: "job_result", title: "Job result", readOnly: true, args: reflect.TypeFor[jobResultArgs](), output: one, handle: (*toolset).jobResult,
-			description: "Returns the output of a finished fal job: the endpoint's result and every output file (url, content type, name, size). A failed job is an error carrying fal's detail; a job still running is an error that says to call job_status with wait_seconds."},
-		{name: "job_cancel", title: "Cancel job", destructive: true, args: reflect.TypeFor[jobRef](), output: one, handle: (*toolset).jobCancel,
-			description: "Asks fal to cancel a job: a queued job is removed; a running one is asked to stop (the model may still finish). Returns the job as it stands after the request."},
-		{name: "job_list", title: "List jobs", readOnly: true, args: reflect.TypeFor[jobListArgs](), output: listSchema, handle: (*toolset).jobList,
+	one, err := jobSchema(nil)
+	if err != nil {
+		return nil, err
+	}
+	list, err := listSchema()
+	if err != nil {
+		return nil, err
+	}
+	specs := []toolSpec{
+		{name: "job_status", title: "Job status", readOnly: true, input: reflect.TypeFor[jobStatusArgs](), output: one, handle: s.jobStatus,
+			extra:       []property{s.waitSeconds(0, "Seconds to wait for the job to end (0: return at once).")},
+			description: "Returns a fal job as it stands: status, queue position, recent logs, the output once completed. With wait_seconds it returns when the job ends or the wait is over."},
+		{name: "job_result", title: "Job result", readOnly: true, input: reflect.TypeFor[jobResultArgs](), output: one, handle: s.jobResult,
+			description: "Returns a finished fal job's output: the endpoint's result and every output file. A failed job, or one still running, is an error saying why and what to do."},
+		{name: "job_cancel", title: "Cancel job", destructive: true, input: reflect.TypeFor[jobRef](), output: one, handle: s.jobCancel,
+			description: "Asks fal to cancel a job: a queued job is removed; a running one is asked to stop (it may still finish). Returns the job as it then stands."},
+		{name: "job_list", title: "List jobs", readOnly: true, input: reflect.TypeFor[jobListArgs](), output: list, handle: s.jobList,
 			description: "Lists the jobs this server knows, newest first, optionally only those with one status or of one endpoint."},
 	}
 	var out []server.ServerTool
 	for _, spec := range specs {
-		in, err := schemas.InputSchema(spec.args)
+		spec.idempotent = true
+		st, _, err := s.build(spec)
 		if err != nil {
 			return nil, err
 		}
-		if spec.name == "job_status" {
-			var doc map[string]any
-			_ = json.Unmarshal(in, &doc)
-			w := waitSchema(s.opts.MaxWait, "How long to wait for the job to end")
-			w["default"] = 0
-			doc["properties"].(map[string]any)[waitProperty] = w
-			in, _ = json.Marshal(doc)
-		}
-		outSchema, err := spec.output()
-		if err != nil {
-			return nil, err
-		}
-		v, err := newValidator(spec.name, in)
-		if err != nil {
-			return nil, err
-		}
-		tool := mcp.Tool{
-			Name: spec.name, Title: spec.title, Description: spec.description,
-			RawInputSchema: in, RawOutputSchema: outSchema,
-			Annotations: mcp.ToolAnnotation{
-				Title:           spec.title,
-				ReadOnlyHint:    mcp.ToBoolPtr(spec.readOnly),
-				DestructiveHint: mcp.ToBoolPtr(spec.destructive),
-				IdempotentHint:  mcp.ToBoolPtr(true),
-				OpenWorldHint:   mcp.ToBoolPtr(true),
-			},
-		}
-		handle := spec.handle
-		name := spec.name
-		out = append(out, server.ServerTool{Tool: tool, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			raw, _ := json.Marshal(orEmpty(req.GetArguments()))
-			if err := v.check(raw); err != nil {
-				return mcp.NewToolResultError(fmt.Sprintf("%s: %v", name, err)), nil
-			}
-			return handle(s, ctx, req, raw), nil
-		}})
+		out = append(out, st)
 	}
 	return out, nil
 }
 
-func orEmpty(m map[string]any) map[string]any {
-	if m == nil {
-		return map[string]any{}
-	}
-	return m
-}
-
+// listSchema is job_list's output: the jobs, each in the Job envelope.
 func listSchema() (json.RawMessage, error) {
 	one, err := jobSchema(nil)
 	if err != nil {
@@ -118,11 +78,10 @@ func listSchema() (json.RawMessage, error) {
 	return json.Marshal(map[string]any{
 		"type": "object",
 		"properties": map[string]any{
-			"jobs":  map[string]any{"type": "array", "items": json.RawMessage(one)},
+			"jobs":  map[string]any{"type": "array", "items": one},
 			"spend": spendSchema,
 		},
-		"required":             []string{"jobs"},
-		"additionalProperties": false,
+		"required": []string{"jobs"},
 	})
 }
 

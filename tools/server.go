@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -112,9 +113,11 @@ type toolset struct {
 	opts      Options
 	jobs      *jobStore
 	endpoints map[string]*endpointTool // by endpoint id
-	followers *followers
-	uploads   *uploads
-	spend     *spending
+	// validators check each tool's arguments, by tool name.
+	validators map[string]*validator
+	followers  *followers
+	uploads    *uploads
+	spend      *spending
 
 	savingMu sync.Mutex
 	saving   map[string]*sync.Mutex // per job: its outputs are being saved
@@ -150,28 +153,10 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 	}
 	s.spend = newSpending(opts)
 	s.uploads = &uploads{policy: opts.Files, roots: opts.ClientRoots, log: opts.Logger, fal: opts.Fal, led: opts.Ledger, done: map[uploadKey]uploaded{}}
-	var all []server.ServerTool
-	for _, row := range schemas.Catalog {
-		et, err := s.newEndpointTool(row)
-		if err != nil {
-			return nil, err
-		}
-		s.endpoints[row.ID] = et
-		all = append(all, server.ServerTool{Tool: et.tool, Handler: et.handle})
-	}
-	jobTools, err := s.jobTools()
+	all, err := s.allTools()
 	if err != nil {
 		return nil, err
 	}
-	upload, err := s.uploadTool()
-	if err != nil {
-		return nil, err
-	}
-	probe, err := s.probeTool()
-	if err != nil {
-		return nil, err
-	}
-	all = append(append(all, jobTools...), upload, probe)
 	enabled, err := selectTools(all, opts.Tools, opts.ReadOnly)
 	if err != nil {
 		return nil, err
@@ -206,6 +191,34 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		}()
 	}
 	return mcp, nil
+}
+
+// allTools builds every tool (tools/build.go says how a tool is made):
+// one per catalog endpoint, the job tools, upload_file and probe_media.
+func (s *toolset) allTools() ([]server.ServerTool, error) {
+	prereflect()
+	var all []server.ServerTool
+	for _, row := range schemas.Catalog {
+		et, err := s.newEndpointTool(row)
+		if err != nil {
+			return nil, err
+		}
+		s.endpoints[row.ID] = et
+		all = append(all, server.ServerTool{Tool: et.tool, Handler: et.handle})
+	}
+	jobTools, err := s.jobTools()
+	if err != nil {
+		return nil, err
+	}
+	upload, err := s.uploadTool()
+	if err != nil {
+		return nil, err
+	}
+	probe, err := s.probeTool()
+	if err != nil {
+		return nil, err
+	}
+	return append(append(all, jobTools...), upload, probe), nil
 }
 
 // readOnlyTools spend nothing and change nothing on fal.
@@ -250,7 +263,8 @@ func selectTools(all []server.ServerTool, names []string, readOnly bool) ([]serv
 }
 
 // instructions tell the model what the server is for and how to drive the
-// tools it has.
+// tools it has: what every tool shares is said here, once, and each tool's
+// description keeps what is particular to it.
 func instructions(enabled []server.ServerTool) string {
 	has := map[string]bool{}
 	for _, t := range enabled {
@@ -265,8 +279,9 @@ func instructions(enabled []server.ServerTool) string {
 		}
 	}
 	if len(endpoints) > 0 {
-		b.WriteString(`Each endpoint tool submits one job to fal's queue, where GPU work can take minutes, waits up to wait_seconds and returns the job as it stands (status queued, running, completed, failed or cancelled).
-Media inputs take ` + mediaAccepted + `. Every job costs money on the user's fal account: submit only what the user asked for, and never resubmit a job whose submit outcome was reported unknown.
+		b.WriteString(`How jobs run: each endpoint tool submits one job to fal's queue, where GPU work can take minutes, waits up to wait_seconds and returns the job as it stands. Every job costs money on the user's fal account: submit only what the user asked for; never submit again to "retry" a job that is still queued or running, nor one whose submit outcome was reported unknown.
+Media fields take ` + mediaAccepted + `; a local file is uploaded to fal first.
+Costs: each job carries estimated_cost_usd (null when fal publishes no price) and cost_basis. estimate_only: true validates and estimates, and submits nothing. A call identical to one submitted within the last minutes returns that job instead of paying again; force_new: true submits anyway. The server may refuse a job over the user's limits, or ask the user first.
 Endpoint tools:
 `)
 		b.WriteString(strings.Join(endpoints, "\n"))
@@ -274,15 +289,42 @@ Endpoint tools:
 	} else {
 		b.WriteString("This server runs read-only: it submits nothing and spends nothing; it reports on jobs already submitted.\n")
 	}
+	b.WriteString("Statuses: queued, running, completed, failed, cancelled, unknown (see status below).\n")
+	b.WriteString("The endpoint and job tools return a job (structured content) with: " + jobFields() + ".\n")
 	var jobs []string
 	for _, name := range []string{"job_status", "job_result", "job_cancel", "job_list", "upload_file"} {
 		if has[name] {
 			jobs = append(jobs, name)
 		}
 	}
-	fmt.Fprintf(&b, "Job tools: %s. Follow an unfinished job with job_status (its wait_seconds waits for the end) and fetch the output with job_result, passing the request_id.", strings.Join(jobs, ", "))
+	fmt.Fprintf(&b, "Job tools: %s. Follow an unfinished job (queued or running) with job_status and its request_id (its wait_seconds waits for the end), then fetch the output with job_result (download: true also saves the files).", strings.Join(jobs, ", "))
 	if has["probe_media"] {
 		b.WriteString("\nprobe_media tells a video's duration, frame rate and frame count: probe an input before choosing frame numbers or frame rates.")
 	}
 	return b.String()
+}
+
+// jobFields lists the Job's fields as its struct says them: the JSON name
+// and, where the field has one, its description (and a list's items'
+// fields).
+func jobFields() string { return fieldsOf(reflect.TypeFor[Job]()) }
+
+func fieldsOf(t reflect.Type) string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "" || name == "-" {
+			continue
+		}
+		d := strings.TrimSuffix(f.Tag.Get("jsonschema_description"), ".")
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+			d += ": " + strings.ReplaceAll(fieldsOf(f.Type.Elem()), "; ", ", ")
+		}
+		if d != "" {
+			name += " (" + d + ")"
+		}
+		out = append(out, name)
+	}
+	return strings.Join(out, "; ")
 }

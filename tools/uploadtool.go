@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 
-	"github.com/fal-video-mcp/fal-video-mcp/schemas"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -18,47 +17,34 @@ type uploadArgs struct {
 // uploadTool is upload_file: a local file to a fal CDN URL, for agents
 // that want the URL themselves.
 func (s *toolset) uploadTool() (server.ServerTool, error) {
-	in, err := schemas.InputSchema(reflect.TypeFor[uploadArgs]())
+	out, err := terseSchema(reflect.TypeFor[uploaded]()) // the description names the fields
 	if err != nil {
 		return server.ServerTool{}, err
 	}
-	out, err := schemas.OutputSchema(reflect.TypeFor[uploaded]())
-	if err != nil {
-		return server.ServerTool{}, err
-	}
-	v, err := newValidator("upload_file", in)
-	if err != nil {
-		return server.ServerTool{}, err
-	}
-	tool := mcp.Tool{
-		Name:  "upload_file",
-		Title: "Upload a local file",
-		Description: "Uploads a local file (video, image or audio) inside the folders the user allowed to fal's CDN and returns its URL, " +
+	st, _, err := s.build(toolSpec{
+		name: "upload_file", title: "Upload a local file", input: reflect.TypeFor[uploadArgs](), output: out, idempotent: true,
+		description: "Uploads a local file (video, image or audio) inside the folders the user allowed to fal's CDN and returns its URL, " +
 			"content type and size. The endpoint tools also accept local paths directly; use this to get the URL yourself. " +
 			"A file already uploaded is not uploaded again.",
-		RawInputSchema: in, RawOutputSchema: out,
-		Annotations: mcp.ToolAnnotation{Title: "Upload a local file", ReadOnlyHint: mcp.ToBoolPtr(false),
-			DestructiveHint: mcp.ToBoolPtr(false), IdempotentHint: mcp.ToBoolPtr(true), OpenWorldHint: mcp.ToBoolPtr(true)},
+		handle: s.uploadFile,
+	})
+	return st, err
+}
+
+func (s *toolset) uploadFile(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
+	if s.opts.NoKey {
+		return mcp.NewToolResultError("upload_file: no fal key is set: set FAL_KEY in the server's environment, or use --dry-run")
 	}
-	return server.ServerTool{Tool: tool, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		raw, _ := json.Marshal(orEmpty(req.GetArguments()))
-		if err := v.check(raw); err != nil {
-			return mcp.NewToolResultError("upload_file: " + err.Error()), nil
-		}
-		if s.opts.NoKey {
-			return mcp.NewToolResultError("upload_file: no fal key is set: set FAL_KEY in the server's environment, or use --dry-run"), nil
-		}
-		args := decodeArgs[uploadArgs](raw)
-		up, err := s.uploads.upload(ctx, args.Path)
-		if err != nil {
-			return mcp.NewToolResultError("upload_file: " + err.Error()), nil
-		}
-		return &mcp.CallToolResult{
-			Content: []mcp.Content{
-				mcp.NewTextContent(fmt.Sprintf("Uploaded %s (%s, %d bytes): %s", args.Path, up.ContentType, up.Size, up.URL)),
-				mcp.NewResourceLink(up.URL, baseName(args.Path), "uploaded from "+args.Path, up.ContentType),
-			},
-			StructuredContent: up,
-		}, nil
-	}}, nil
+	args := decodeArgs[uploadArgs](raw)
+	up, err := s.uploads.upload(ctx, args.Path)
+	if err != nil {
+		return mcp.NewToolResultError("upload_file: " + err.Error())
+	}
+	return &mcp.CallToolResult{
+		Content: []mcp.Content{
+			mcp.NewTextContent(fmt.Sprintf("Uploaded %s (%s, %d bytes): %s", args.Path, up.ContentType, up.Size, up.URL)),
+			mcp.NewResourceLink(up.URL, baseName(args.Path), "uploaded from "+args.Path, up.ContentType),
+		},
+		StructuredContent: up,
+	}
 }

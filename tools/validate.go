@@ -1,12 +1,12 @@
 package tools
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/big"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -18,37 +18,50 @@ import (
 var english = message.NewPrinter(language.English)
 
 // validator checks arguments against the very schema a tool advertises.
+// The schema is compiled on the first call that needs it, not at
+// start-up (a test compiles every tool's schema, so a bad one fails in
+// CI, not in a user's call).
 type validator struct {
+	name string
+	doc  map[string]any // the schema as a document, to name allowed values
+
+	once   sync.Once
 	schema *jsonschema.Schema
-	doc    map[string]any // the schema as a document, to name allowed values
+	err    error
 }
 
-func newValidator(name string, schema json.RawMessage) (*validator, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
-	if err != nil {
-		return nil, err
-	}
-	c := jsonschema.NewCompiler()
-	url := "mem://tools/" + name + ".json"
-	if err := c.AddResource(url, doc); err != nil {
-		return nil, err
-	}
-	s, err := c.Compile(url)
-	if err != nil {
-		return nil, fmt.Errorf("tool %s: input schema does not compile: %w", name, err)
-	}
-	m, _ := doc.(map[string]any)
-	return &validator{schema: s, doc: m}, nil
+func newValidator(name string, doc map[string]any) *validator {
+	return &validator{name: name, doc: doc}
 }
 
-// check validates raw arguments; the error lists every problem as
+func (v *validator) compile() (*jsonschema.Schema, error) {
+	v.once.Do(func() {
+		c := jsonschema.NewCompiler()
+		url := "mem://tools/" + v.name + ".json"
+		if err := c.AddResource(url, v.doc); err != nil {
+			v.err = fmt.Errorf("tool %s: input schema does not load: %w", v.name, err)
+			return
+		}
+		if v.schema, v.err = c.Compile(url); v.err != nil {
+			v.err = fmt.Errorf("tool %s: input schema does not compile: %w", v.name, v.err)
+		}
+	})
+	return v.schema, v.err
+}
+
+// check validates arguments as the client's JSON decoded them (a map of
+// JSON values); the error lists every problem as
 // "field: got <value> — <what is allowed>".
-func (v *validator) check(args json.RawMessage) error {
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(args))
+func (v *validator) check(args map[string]any) error {
+	schema, err := v.compile()
 	if err != nil {
-		return fmt.Errorf("arguments: not valid JSON: %v", err)
+		return err
 	}
-	err = v.schema.Validate(inst)
+	var inst any = args
+	if args == nil {
+		inst = map[string]any{}
+	}
+	err = schema.Validate(inst)
 	if err == nil {
 		return nil
 	}
