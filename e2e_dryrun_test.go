@@ -35,12 +35,11 @@ func TestStdioDryRunServesRealMedia(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var args map[string]any
-			if err := json.Unmarshal(schemas.ExampleInput(row.Tool), &args); err != nil {
+			args, err := exampleArgs(row.Tool, 30)
+			if err != nil {
 				t.Error(err)
 				return
 			}
-			args["wait_seconds"] = 30
 			res, job, err := callTool(ctx, c, row.Tool, args, nil)
 			if err != nil || res.IsError || job.Status != tools.StatusCompleted {
 				t.Errorf("%s: %+v %v", row.Tool, job, err)

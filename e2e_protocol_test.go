@@ -76,9 +76,7 @@ func TestProtocol20241105(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var args map[string]any
-			_ = json.Unmarshal(schemas.ExampleInput(row.Tool), &args)
-			args["wait_seconds"] = 30
+			args, _ := exampleArgs(row.Tool, 30)
 			res, _, err := callTool(ctx, p.client, row.Tool, args, nil)
 			if err != nil || res.IsError {
 				t.Errorf("%s: %v %v", row.Tool, res, err)

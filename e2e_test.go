@@ -109,12 +109,11 @@ func TestStdioDryRunHappyPath(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					var args map[string]any
-					if err := json.Unmarshal(schemas.ExampleInput(row.Tool), &args); err != nil {
+					args, err := exampleArgs(row.Tool, 0)
+					if err != nil {
 						t.Error(err)
 						return
 					}
-					args["wait_seconds"] = 0
 					res, job, err := callTool(ctx, c, row.Tool, args, nil)
 					if err != nil || res.IsError || !job.DryRun || job.Status != tools.StatusQueued {
 						t.Errorf("%s: submit = %+v %v", row.Tool, job, err)
@@ -196,4 +195,14 @@ waiting:
 	if err != nil || res.IsError {
 		t.Fatalf("job_list after cancel = %v %v", res, err)
 	}
+}
+
+// exampleArgs is a tool's example input from the seed, with wait_seconds.
+func exampleArgs(tool string, wait int) (map[string]any, error) {
+	var args map[string]any
+	if err := json.Unmarshal(schemas.ExampleInput(tool), &args); err != nil {
+		return nil, err
+	}
+	args["wait_seconds"] = wait
+	return args, nil
 }
