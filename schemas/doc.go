@@ -3,12 +3,14 @@
 // lists those endpoints, the cross-field rules JSON Schema cannot express, and
 // the reflection of the structs into the JSON Schemas the tools advertise.
 //
-// The source of truth for every field is the seed document
-// (../shared/seeds/000_c8970e9d1ace48f3.txt, each endpoint's "5. Schema"
-// section). Where the seed is silent (which fields are required, numeric
-// ranges, nested types) the facts come from fal's published schemas as
-// collected in ../shared/fal-endpoints.json; a comment on the field says so.
-// Where the two disagree the seed wins and a comment says what fal publishes.
+// The source of truth for every field is the "Schema" section of each
+// endpoint's page in fal's documentation (the project's seed document, kept
+// with its planning notes outside this repository); the example inputs and
+// outputs in examples/ are taken from the same pages. Where the docs are
+// silent (which fields are required, numeric ranges, nested types) the facts
+// come from fal's published OpenAPI schemas for the endpoint; a comment on
+// the field says so. Where the two disagree the page wins and a comment says
+// what the OpenAPI schema publishes.
 //
 // Conventions every input struct follows:
 //

@@ -96,7 +96,7 @@ func build(dist, cli, serverJSON string) error {
 		if sums[filepath.Base(out)], err = sha256File(out); err != nil {
 			return err
 		}
-		fmt.Printf("%s  %s\n", sums[filepath.Base(out)], out)
+		fmt.Fprintf(os.Stdout, "%s  %s\n", sums[filepath.Base(out)], out) // a build tool's report (make mcpb), not the server
 	}
 	return writeServerJSON(serverJSON, filepath.Join(dist, "server.json"), meta.Version, sums)
 }
