@@ -117,6 +117,23 @@ type Ledger struct {
 	stopped chan struct{}
 	closeMu sync.RWMutex // writers hold it to send; Close to close writes
 	closed  bool
+	stmts   sync.Map // query → *sql.Stmt, the hot writes prepared once
+}
+
+// txExec runs a hot write's statement in tx, prepared once per ledger
+// (database/sql re-prepares it per connection as needed).
+func (l *Ledger) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, ok := l.stmts.Load(query)
+	if !ok {
+		prepared, err := l.db.PrepareContext(ctx, query)
+		if err != nil {
+			return tx.ExecContext(ctx, query, args...)
+		}
+		if st, ok = l.stmts.LoadOrStore(query, prepared); ok {
+			prepared.Close()
+		}
+	}
+	return tx.StmtContext(ctx, st.(*sql.Stmt)).ExecContext(ctx, args...)
 }
 
 // DefaultDir is the state directory: $XDG_STATE_HOME/fal-video-mcp, else
@@ -243,6 +260,7 @@ func (l *Ledger) Close() error {
 	}
 	l.closeMu.Unlock()
 	<-l.stopped
+	l.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	return l.db.Close()
 }
 
@@ -497,7 +515,7 @@ func (l *Ledger) Prepare(ctx context.Context, j Job) error {
 		if err := checkCap(ctx, tx, j); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO jobs (request_id, endpoint_id, tool, status, input, dry_run, submitted_at,
+		_, err := l.txExec(ctx, tx, `INSERT INTO jobs (request_id, endpoint_id, tool, status, input, dry_run, submitted_at,
 			updated_at, local_id, estimated_cost_usd, cost_basis, input_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			j.LocalID, j.EndpointID, j.Tool, StatusUnknown, string(input), j.DryRun, millis(j.SubmittedAt), millis(now), j.LocalID,
 			nullFloat(j.EstimatedCostUSD), j.CostBasis, j.InputHash)
