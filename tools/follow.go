@@ -234,6 +234,11 @@ func (fs *followers) lease(id string) (bool, error) {
 		return got, err
 	}
 	holder, _, err := led.LeaseHolder(fs.ctx, id)
+	if errors.Is(err, ledger.ErrNotFound) {
+		// The ledger lost the job's row (its write-ahead failed): follow
+		// without a lease rather than never.
+		return false, fmt.Errorf("job %s is not in the ledger: %w", id, err)
+	}
 	if err != nil || !deadHere(holder) {
 		return false, nil
 	}
