@@ -422,6 +422,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 0
 	}
 	log := newLogger(stderr, cfg.logLevel, cfg.logFormat)
+	go tools.Prewarm() // the tools' schemas are reflected while the rest is set up
 
 	falCfg := falqueue.ConfigFromEnv(getenv)
 	falCfg.QueueURL, falCfg.RestURL, falCfg.APIURL = cfg.queueURL, cfg.restURL, cfg.apiURL

@@ -150,6 +150,11 @@ func terseSchema(output reflect.Type) (json.RawMessage, error) {
 	return json.Marshal(terse(doc, -1))
 }
 
+// Prewarm reflects the tools' schemas ahead of NewServer, which then finds
+// them ready: a caller with other start-up work (opening the ledger, say)
+// runs it alongside. Safe to call at any time, any number of times.
+func Prewarm() { prereflect() }
+
 // prereflect reflects the schemas of every type the tools are built from,
 // on every core at once, before the tools are built one by one from the
 // schemas' cache: start-up is a client's wait.
