@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +50,15 @@ func newHarnessOn(t testing.TB, emu *faltest.Server, version string, opts ...fun
 	o := tools.Options{Version: "test", Fal: fal}
 	for _, f := range opts {
 		f(&o)
+	}
+	if o.Context == nil {
+		// The server's followers end with the test: a follower left behind
+		// would keep knocking at its emulator's port, which a later test's
+		// emulator may get.
+		ctx, cancel := context.WithCancel(context.Background())
+		var background sync.WaitGroup
+		o.Context, o.Background = ctx, &background
+		t.Cleanup(func() { cancel(); background.Wait() })
 	}
 	srv, err := tools.NewServer(o)
 	if err != nil {

@@ -59,7 +59,7 @@ func TestProbeMedia(t *testing.T) {
 			}
 			conformsToOutputSchema(t, "probe_media", res)
 			if n := len(h.emu.Requests()); n != 0 {
-				t.Errorf("fal received %d requests for a probe", n)
+				t.Errorf("fal received %d requests for a probe: %+v", n, h.emu.Requests()[0])
 			}
 		}
 	}

@@ -470,6 +470,9 @@ func (s *jobStore) flush(ctx context.Context) {
 }
 
 func (s *jobStore) flushOnce() {
+	if s.led == nil {
+		return
+	}
 	var ps []ledger.Progress
 	s.mu.Lock()
 	for _, r := range s.byID {
