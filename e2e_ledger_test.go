@@ -31,28 +31,7 @@ type process struct {
 
 func startProcess(t *testing.T, emu *faltest.Server, stateDir string) *process {
 	t.Helper()
-	cmd := exec.Command(binary(t))
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "FAL_KEY=" + e2eKey,
-		"FAL_QUEUE_URL=" + emu.QueueURL, "FAL_REST_URL=" + emu.RestURL, "FAL_VIDEO_MCP_STATE_DIR=" + stateDir}
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	p := &process{cmd: cmd, stderr: &lockedBuffer{}}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Kill() })
-	p.client = client.NewClient(transport.NewIO(stdout, stdin, io.NopCloser(strings.NewReader(""))))
-	ctx := ctxE2E(t)
-	if err := p.client.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	if _, err := p.client.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return startSpendProcess(t, emu, stateDir, mcp.LATEST_PROTOCOL_VERSION, nil)
 }
 
 func (p *process) Kill() {
