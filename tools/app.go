@@ -88,7 +88,8 @@ func (s *toolset) appMeta() map[string]any {
 
 // appOptions are the server options of the extension: the tool filter
 // that links the view for clients that declared it, and the hooks that
-// advertise it to those clients only.
+// advertise it to those clients only; and the filter that lists tools as
+// the client's protocol defines them (annotations.go).
 func (s *toolset) appOptions() []server.ServerOption {
 	linked := viewTools()
 	filter := func(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
@@ -130,7 +131,7 @@ func (s *toolset) appOptions() []server.ServerOption {
 			res.Resources = slices.DeleteFunc(res.Resources, func(r mcp.Resource) bool { return strings.HasPrefix(r.URI, "ui://") })
 		}
 	})
-	return []server.ServerOption{server.WithToolFilter(filter), server.WithHooks(hooks)}
+	return []server.ServerOption{server.WithToolFilter(filter), server.WithHooks(hooks), annotationsOption()}
 }
 
 // addApp registers the player resource.
