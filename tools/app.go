@@ -30,8 +30,12 @@ const (
 //go:embed app/player.html
 var playerHTML string
 
-// FalMediaOrigins are where fal serves output (and uploaded) files.
-var FalMediaOrigins = []string{"https://*.fal.media", "https://fal.media", "https://v3.fal.media", "https://v2.fal.media"}
+// FalMediaOrigins are where fal serves output (and uploaded) files: its
+// CDN, and its Google Cloud Storage bucket, where the example inputs of
+// fal's docs live (path-scoped: a CSP source with a path ending in "/"
+// matches only the paths under it, not the rest of storage.googleapis.com).
+var FalMediaOrigins = []string{"https://*.fal.media", "https://fal.media", "https://v3.fal.media", "https://v2.fal.media",
+	"https://storage.googleapis.com/falserverless/"}
 
 // clientHasUI reports whether the client making this request declared the
 // MCP Apps extension: per request in protocol 2026-07-28, at initialize
