@@ -454,15 +454,27 @@ func TestPlayerInChromium(t *testing.T) {
 	if res.IsError || jobOf(t, res).Status != tools.StatusCompleted {
 		t.Fatalf("upscale_video = %s", text(res))
 	}
-	for _, theme := range []string{"light", "dark"} {
-		t.Run(theme, func(t *testing.T) {
+	for _, tc := range []struct {
+		theme, shot string
+		openLinks   bool
+	}{
+		{"light", "player.png", true},
+		{"dark", "player-dark.png", true},
+		{"light", "", false}, // a host without ui/open-link: a plain link
+	} {
+		t.Run(fmt.Sprintf("%s, open-link %v", tc.theme, tc.openLinks), func(t *testing.T) {
 			emu.ResetRequests()
-			name := "player.png"
-			if theme == "dark" {
-				name = "player-dark.png"
+			run := runHost(t, c, hostCase{tool: "upscale_video", input: args, result: res, theme: tc.theme, openLinks: tc.openLinks,
+				click: `a[href="` + outURL + `"]`, prompt: "Upscale my clip 2×, please.", shot: shot(tc.shot)})
+			if !strings.Contains(run.viewDOM, `<a href="`+outURL+`" target="_blank" rel="noopener noreferrer">`) {
+				t.Errorf("the output has no plain link to open it:\n%s", run.viewDOM)
 			}
-			run := runHost(t, c, hostCase{tool: "upscale_video", input: args, result: res, theme: theme, openLinks: true,
-				click: `a[href="` + outURL + `"]`, prompt: "Upscale my clip 2×, please.", shot: shot(name)})
+			if !tc.openLinks {
+				if len(run.opened) != 0 {
+					t.Errorf("the view asked a host without ui/open-link to open %q", run.opened)
+				}
+				return
+			}
 			for _, want := range []string{`<video src="` + outURL + `"`, `<video src="` + inURL + `"`, `data-status="completed"`, "upscaled.mp4"} {
 				if !strings.Contains(run.viewDOM, want) {
 					t.Errorf("the view shows no %s:\n%s", want, run.viewDOM)
