@@ -30,8 +30,12 @@ const (
 //go:embed app/player.html
 var playerHTML string
 
-// FalMediaOrigins are where fal serves output (and uploaded) files.
-var FalMediaOrigins = []string{"https://*.fal.media", "https://fal.media", "https://v3.fal.media", "https://v2.fal.media"}
+// FalMediaOrigins are where fal serves output (and uploaded) files: its
+// CDN, and its Google Cloud Storage bucket, where the example inputs of
+// fal's docs live (path-scoped: a CSP source with a path ending in "/"
+// matches only the paths under it, not the rest of storage.googleapis.com).
+var FalMediaOrigins = []string{"https://*.fal.media", "https://fal.media", "https://v3.fal.media", "https://v2.fal.media",
+	"https://storage.googleapis.com/falserverless/"}
 
 // clientHasUI reports whether the client making this request declared the
 // MCP Apps extension: per request in protocol 2026-07-28, at initialize
@@ -88,7 +92,8 @@ func (s *toolset) appMeta() map[string]any {
 
 // appOptions are the server options of the extension: the tool filter
 // that links the view for clients that declared it, and the hooks that
-// advertise it to those clients only.
+// advertise it to those clients only; and the filter that lists tools as
+// the client's protocol defines them (annotations.go).
 func (s *toolset) appOptions() []server.ServerOption {
 	linked := viewTools()
 	filter := func(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
@@ -130,7 +135,7 @@ func (s *toolset) appOptions() []server.ServerOption {
 			res.Resources = slices.DeleteFunc(res.Resources, func(r mcp.Resource) bool { return strings.HasPrefix(r.URI, "ui://") })
 		}
 	})
-	return []server.ServerOption{server.WithToolFilter(filter), server.WithHooks(hooks)}
+	return []server.ServerOption{server.WithToolFilter(filter), server.WithHooks(hooks), annotationsOption()}
 }
 
 // addApp registers the player resource.

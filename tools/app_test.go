@@ -133,6 +133,11 @@ func TestAppOnlyForUIClients(t *testing.T) {
 				t.Fatalf("resources/read content = %T %+v", rr.Contents[0], rr.Contents[0])
 			}
 			csp := cspOf(t, tc.Meta)
+			// fal's own example inputs live on Google Cloud Storage, in
+			// fal's bucket only.
+			if !slices.Contains(csp["resourceDomains"], "https://storage.googleapis.com/falserverless/") {
+				t.Errorf("csp resourceDomains = %v: fal's storage bucket is missing", csp["resourceDomains"])
+			}
 			for _, dir := range []string{"resourceDomains", "connectDomains"} {
 				for _, want := range append(tools.FalMediaOrigins, emu.CDNURL) {
 					if !slices.Contains(csp[dir], want) {
