@@ -337,7 +337,12 @@ func httpHandler(srv *server.MCPServer, cfg config, addr string, log *slog.Logge
 			opts = append(opts, server.WithSessionIdManager(guard.Sessions), server.WithSessionIdleTTL(cfg.sessionIdle))
 		}
 		h := server.NewStreamableHTTPServer(srv, opts...)
-		mux.Handle("/mcp", h)
+		// Each POST's notifications go on its own stream (mcp-go would
+		// share one channel among a session's streams, and among all
+		// requests without sessions).
+		mux.Handle("/mcp", httpguard.OwnStreams(h, func(ctx context.Context, send func(string, map[string]any) bool) context.Context {
+			return tools.WithCallSender(ctx, send)
+		}))
 		shutdown = h.Shutdown
 	case "sse":
 		h := server.NewSSEServer(srv, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message"))

@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
+	"github.com/fal-video-mcp/fal-video-mcp/falqueue/faltest"
+	"github.com/fal-video-mcp/fal-video-mcp/schemas"
+	"github.com/fal-video-mcp/fal-video-mcp/tools"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// streamServer serves tools backed by emu over the HTTP transport args
+// choose, in process, and returns its base URL.
+func streamServer(t *testing.T, emu *faltest.Server, args ...string) (string, *http.Client) {
+	t.Helper()
+	cfg, err := parseFlags(args, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fal, _ := falqueue.New(falqueue.Config{QueueURL: emu.QueueURL, RestURL: emu.RestURL})
+	ctx, cancel := context.WithCancel(context.Background())
+	var bg sync.WaitGroup
+	srv, err := tools.NewServer(tools.Options{Fal: fal, Context: ctx, Background: &bg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	handler, _, shutdown := httpHandler(srv, cfg, ts.Listener.Addr().String(), slog.New(slog.DiscardHandler))
+	ts.Config.Handler = handler
+	ts.Start()
+	t.Cleanup(func() {
+		cancel()
+		_ = shutdown(context.Background())
+		ts.CloseClientConnections()
+		ts.Close()
+		bg.Wait()
+	})
+	return ts.URL, &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200, MaxConnsPerHost: 0}}
+}
+
+// rawSession is a streamable HTTP client of the 2025-11-25 era written
+// with net/http, so the test sees which stream each message arrives on
+// (mcp-go's client merges them).
+type rawSession struct {
+	base, id string
+	hc       *http.Client
+}
+
+func (s *rawSession) post(ctx context.Context, body any) (*http.Response, error) {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.base+"/mcp", strings.NewReader(string(b)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Protocol-Version", mcp.ProtocolVersion20251125)
+	if s.id != "" {
+		req.Header.Set("Mcp-Session-Id", s.id)
+	}
+	return s.hc.Do(req)
+}
+
+// call posts a request and reads its answer stream whole: the messages
+// before the response, and the response.
+func (s *rawSession) call(ctx context.Context, body any, onMessage func(map[string]any)) (map[string]any, error) {
+	resp, err := s.post(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
+		b, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
+	}
+	if id := resp.Header.Get("Mcp-Session-Id"); id != "" {
+		s.id = id
+	}
+	if resp.StatusCode == http.StatusAccepted {
+		return nil, nil
+	}
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		var msg map[string]any
+		err := json.NewDecoder(resp.Body).Decode(&msg)
+		return msg, err
+	}
+	var final map[string]any
+	err = readSSE(resp.Body, func(msg map[string]any) bool {
+		if _, isResponse := msg["id"]; isResponse && msg["method"] == nil {
+			final = msg
+			return false
+		}
+		onMessage(msg)
+		return true
+	})
+	if final == nil && err == nil {
+		err = fmt.Errorf("the stream ended without a response")
+	}
+	return final, err
+}
+
+// readSSE calls each with every JSON message of an SSE stream until it
+// returns false or the stream ends.
+func readSSE(r io.Reader, each func(map[string]any) bool) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 4<<20)
+	var data strings.Builder
+	for sc.Scan() {
+		line := sc.Text()
+		if d, ok := strings.CutPrefix(line, "data:"); ok {
+			data.WriteString(strings.TrimPrefix(d, " "))
+			continue
+		}
+		if line != "" || data.Len() == 0 {
+			continue
+		}
+		var msg map[string]any
+		if err := json.Unmarshal([]byte(data.String()), &msg); err != nil {
+			return fmt.Errorf("bad SSE data %q: %v", data.String(), err)
+		}
+		data.Reset()
+		if !each(msg) {
+			return nil
+		}
+	}
+	return sc.Err()
+}
+
+// listen opens a standing GET stream and calls each with what arrives on
+// it until ctx ends.
+func (s *rawSession) listen(ctx context.Context, each func(map[string]any)) (*http.Response, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/mcp", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Mcp-Protocol-Version", mcp.ProtocolVersion20251125)
+	if s.id != "" {
+		req.Header.Set("Mcp-Session-Id", s.id)
+	}
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return resp, nil
+	}
+	go func() {
+		defer resp.Body.Close()
+		_ = readSSE(resp.Body, func(m map[string]any) bool { each(m); return true })
+	}()
+	return resp, nil
+}
+
+func (s *rawSession) initialize(ctx context.Context, logLevel string) error {
+	init := map[string]any{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": map[string]any{
+		"protocolVersion": mcp.ProtocolVersion20251125, "capabilities": map[string]any{},
+		"clientInfo": map[string]any{"name": "streams", "version": "1"}}}
+	if _, err := s.call(ctx, init, func(map[string]any) {}); err != nil {
+		return err
+	}
+	if _, err := s.call(ctx, map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"}, nil); err != nil {
+		return err
+	}
+	if logLevel != "" {
+		_, err := s.call(ctx, map[string]any{"jsonrpc": "2.0", "id": 2, "method": "logging/setLevel", "params": map[string]any{"level": logLevel}}, func(map[string]any) {})
+		return err
+	}
+	return nil
+}
+
+// manualJobs scripts every endpoint of the catalog as a manual job: it
+// waits in the queue until the test steps it.
+func manualJobs(emu *faltest.Server) {
+	for _, row := range schemas.Catalog {
+		emu.SetScript(row.ID, faltest.Script{Ahead: 2, Manual: true, Logs: []string{"loading", "frame 1", "frame 2", "encoding"}})
+	}
+}
+
+// TestProgressOnItsOwnStream: 50 streamable HTTP clients at once, each
+// calling a long job with its own progress token, each also holding a
+// standing GET stream (stateful) or beside a stranger listening on a GET
+// stream (stateless). Every progress and log notification of a call
+// arrives on that call's POST stream, carries that call's token (or its
+// job's request id), in increasing order, and nothing of it reaches a GET
+// stream or another client.
+func TestProgressOnItsOwnStream(t *testing.T) {
+	const clients = 50
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"stateful", []string{"--transport", "http", "--max-sessions", "200"}},
+		{"stateless", []string{"--transport", "http", "--stateless"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			emu := faltest.NewServer(faltest.Options{})
+			defer emu.Close()
+			manualJobs(emu)
+			base, hc := streamServer(t, emu, tt.args...)
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			stateless := strings.Contains(strings.Join(tt.args, " "), "--stateless")
+
+			var mu sync.Mutex
+			var onGET []string // what a GET stream received
+			listenCtx, stopListening := context.WithCancel(ctx)
+			defer stopListening()
+			if stateless { // a stranger listening, as a second user might
+				stranger := &rawSession{base: base, hc: hc}
+				if resp, err := stranger.listen(listenCtx, func(m map[string]any) {
+					mu.Lock()
+					defer mu.Unlock()
+					b, _ := json.Marshal(m)
+					onGET = append(onGET, "stranger: "+string(b))
+				}); err != nil {
+					t.Fatal(err)
+				} else if resp.StatusCode != http.StatusOK {
+					t.Logf("stateless GET answered %d", resp.StatusCode)
+				}
+			}
+
+			started := make(chan struct{}, clients) // one per client at its first progress
+			type outcome struct {
+				token     string
+				progress  []float64
+				strangers []string // notifications of another call
+				requestID string
+				logIDs    []string
+				err       error
+			}
+			results := make([]outcome, clients)
+			var wg sync.WaitGroup
+			for i := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					out := &results[i]
+					out.token = fmt.Sprintf("tok-%d", i)
+					s := &rawSession{base: base, hc: hc}
+					level := "debug"
+					if stateless {
+						level = ""
+					}
+					if out.err = s.initialize(ctx, level); out.err != nil {
+						started <- struct{}{}
+						return
+					}
+					var once sync.Once
+					first := func() { once.Do(func() { started <- struct{}{} }) }
+					defer first()
+					if !stateless {
+						resp, err := s.listen(listenCtx, func(m map[string]any) {
+							mu.Lock()
+							defer mu.Unlock()
+							b, _ := json.Marshal(m)
+							onGET = append(onGET, out.token+"'s GET: "+string(b))
+							if m["method"] == "notifications/progress" {
+								first()
+							}
+						})
+						if err != nil || resp.StatusCode != http.StatusOK {
+							out.err = fmt.Errorf("GET stream: %v %v", resp, err)
+							return
+						}
+					}
+					call := map[string]any{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": map[string]any{
+						"name":      "upscale_video",
+						"arguments": map[string]any{"video_url": fmt.Sprintf("https://example.com/in-%d.mp4", i), "wait_seconds": 50},
+						"_meta":     map[string]any{"progressToken": out.token},
+					}}
+					final, err := s.call(ctx, call, func(m map[string]any) {
+						params, _ := m["params"].(map[string]any)
+						switch m["method"] {
+						case "notifications/progress":
+							if params["progressToken"] != out.token {
+								out.strangers = append(out.strangers, fmt.Sprint(params))
+								return
+							}
+							p, _ := params["progress"].(float64)
+							out.progress = append(out.progress, p)
+							first()
+						case "notifications/message":
+							data, _ := params["data"].(map[string]any)
+							out.logIDs = append(out.logIDs, fmt.Sprint(data["request_id"]))
+						}
+					})
+					if err != nil {
+						out.err = err
+						return
+					}
+					result, _ := final["result"].(map[string]any)
+					sc, _ := result["structuredContent"].(map[string]any)
+					out.requestID, _ = sc["request_id"].(string)
+					if sc["status"] != tools.StatusCompleted {
+						out.err = fmt.Errorf("call ended with %v", final)
+					}
+				}()
+			}
+			for range clients {
+				select {
+				case <-started:
+				case <-ctx.Done():
+					t.Fatal("not every client saw its first progress")
+				}
+			}
+			// Every job is queued and every client has heard so: run them.
+			for _, j := range emu.Jobs() {
+				for {
+					if _, ok := emu.Step(j.RequestID); !ok {
+						break
+					}
+				}
+			}
+			wg.Wait()
+			stopListening()
+
+			for _, out := range results {
+				if out.err != nil {
+					t.Errorf("%s: %v", out.token, out.err)
+					continue
+				}
+				if len(out.progress) == 0 {
+					t.Errorf("%s: no progress on the call's own stream", out.token)
+				}
+				for k := 1; k < len(out.progress); k++ {
+					if out.progress[k] <= out.progress[k-1] {
+						t.Errorf("%s: progress out of order: %v", out.token, out.progress)
+						break
+					}
+				}
+				if len(out.strangers) > 0 {
+					t.Errorf("%s: got %d notifications of other calls, e.g. %s", out.token, len(out.strangers), out.strangers[0])
+				}
+				for _, id := range out.logIDs {
+					if id != out.requestID {
+						t.Errorf("%s: a log line of job %s on the stream of job %s", out.token, id, out.requestID)
+						break
+					}
+				}
+				if !stateless && len(out.logIDs) == 0 {
+					t.Errorf("%s: no log notification on the call's own stream", out.token)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, m := range onGET {
+				if strings.Contains(m, "notifications/progress") || strings.Contains(m, "notifications/message") {
+					t.Errorf("%d messages of calls arrived on GET streams, e.g. %s", len(onGET), onGET[0])
+					break
+				}
+			}
+		})
+	}
+}
