@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -355,6 +356,111 @@ func TestProgressOnItsOwnStream(t *testing.T) {
 					t.Errorf("%d messages of calls arrived on GET streams, e.g. %s", len(onGET), onGET[0])
 					break
 				}
+			}
+		})
+	}
+}
+
+// TestStreamsBounded: long-lived streams are bounded. Legacy SSE
+// connections count against --max-sessions (one more gets 503 with
+// Retry-After); one streamable HTTP session holds at most 4 standing GET
+// streams (one more gets 409); a stateless server has no GET stream
+// (405). The streams held open and the server's goroutines stay within
+// the caps however many are asked for.
+func TestStreamsBounded(t *testing.T) {
+	const attempts = 300
+	emu := faltest.NewServer(faltest.Options{})
+	defer emu.Close()
+
+	// hold opens GET streams on path until attempts are made and returns
+	// how many were accepted and the statuses of the others.
+	hold := func(t *testing.T, ctx context.Context, hc *http.Client, url, listen string, header map[string]string) (accepted int, refused map[int]int, retryAfter bool) {
+		refused = map[int]int{}
+		retryAfter = true
+		for range attempts {
+			req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+			req.Header.Set("Accept", "text/event-stream")
+			if listen != "" {
+				req, _ = http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(listen))
+				req.Header.Set("Accept", "application/json, text/event-stream")
+				req.Header.Set("Content-Type", "application/json")
+			}
+			for k, v := range header {
+				req.Header.Set(k, v)
+			}
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode == http.StatusOK {
+				accepted++ // held open until ctx ends
+				continue
+			}
+			refused[resp.StatusCode]++
+			if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+				retryAfter = false
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return accepted, refused, retryAfter
+	}
+	measure := func() (goroutines int, heap uint64) {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return runtime.NumGoroutine(), m.HeapAlloc
+	}
+
+	for _, tt := range []struct {
+		name         string
+		args         []string
+		path         string
+		session      bool // open the streams on one initialized session
+		wantAccepted int
+		wantRefused  int // status of the others
+	}{
+		{"legacy SSE", []string{"--transport", "sse", "--max-sessions", "20"}, "/sse", false, 20, http.StatusServiceUnavailable},
+		{"GET streams of one session", []string{"--transport", "http"}, "/mcp", true, 4, http.StatusConflict},
+		{"stateless GET", []string{"--transport", "http", "--stateless"}, "/mcp", false, 0, http.StatusMethodNotAllowed},
+		{"2026 listen streams", []string{"--transport", "http", "--max-sessions", "20"}, "/mcp", false, 20, http.StatusServiceUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			base, hc := streamServer(t, emu, tt.args...)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			header := map[string]string{"Mcp-Protocol-Version": mcp.ProtocolVersion20251125}
+			listen := ""
+			if strings.HasPrefix(tt.name, "2026") {
+				header["Mcp-Protocol-Version"] = mcp.ProtocolVersion20260728
+				header["Mcp-Method"] = "subscriptions/listen"
+				listen = `{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true},` +
+					`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"},` +
+					`"io.modelcontextprotocol/clientCapabilities":{}}}}`
+			}
+			if tt.session {
+				s := &rawSession{base: base, hc: hc}
+				if err := s.initialize(ctx, ""); err != nil {
+					t.Fatal(err)
+				}
+				header["Mcp-Session-Id"] = s.id
+			}
+			g0, h0 := measure()
+			accepted, refused, retryAfter := hold(t, ctx, hc, base+tt.path, listen, header)
+			g1, h1 := measure()
+			t.Logf("%d streams asked for: %d held open, refused %v; goroutines %d → %d, heap %d KiB → %d KiB",
+				attempts, accepted, refused, g0, g1, h0>>10, h1>>10)
+			if accepted != tt.wantAccepted || refused[tt.wantRefused] != attempts-tt.wantAccepted {
+				t.Errorf("%d streams held open, refused %v; want %d open and %d refused with %d",
+					accepted, refused, tt.wantAccepted, attempts-tt.wantAccepted, tt.wantRefused)
+			}
+			if !retryAfter {
+				t.Error("a 503 without Retry-After")
+			}
+			// Each stream held costs a few goroutines (client and server);
+			// refused ones cost none once answered.
+			if grown := g1 - g0; grown > 10*tt.wantAccepted+50 {
+				t.Errorf("goroutines grew by %d for %d streams held open", grown, accepted)
 			}
 		})
 	}

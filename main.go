@@ -136,7 +136,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&origins, envFlag{"allowed-origins", "FAL_VIDEO_MCP_ALLOWED_ORIGINS", "comma-separated browser origins allowed to call the HTTP transports (none: on loopback, the listener's own origins only)"}, "")
 	boolean(&cfg.stateless, envFlag{"stateless", "FAL_VIDEO_MCP_STATELESS", "streamable HTTP without sessions, for several replicas behind a load balancer"})
 	var maxSessions, sessionIdle string
-	str(&maxSessions, envFlag{"max-sessions", "FAL_VIDEO_MCP_MAX_SESSIONS", "the most live streamable HTTP sessions; a new one beyond it gets 503"}, "1000")
+	str(&maxSessions, envFlag{"max-sessions", "FAL_VIDEO_MCP_MAX_SESSIONS", "the most live streamable HTTP sessions, and the most open legacy SSE connections; one beyond it gets 503"}, "1000")
 	str(&sessionIdle, envFlag{"session-idle-timeout", "FAL_VIDEO_MCP_SESSION_IDLE_TIMEOUT", "a streamable HTTP session idle this long is dropped (its id then gets 404)"}, "30m")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
@@ -326,7 +326,8 @@ func httpHandler(srv *server.MCPServer, cfg config, addr string, log *slog.Logge
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	guard := httpguard.Options{Token: string(cfg.authToken), AllowedOrigins: cfg.allowedOrigins, Open: []string{"/healthz"}, Listener: addr}
+	guard := httpguard.Options{Token: string(cfg.authToken), AllowedOrigins: cfg.allowedOrigins, Open: []string{"/healthz"}, Listener: addr,
+		MaxStreams: cfg.maxSessions, Stateless: cfg.stateless}
 	switch cfg.transport {
 	case "http":
 		opts := []server.StreamableHTTPOption{server.WithEndpointPath("/mcp"), server.WithStreamableHTTPLogger(log)}
