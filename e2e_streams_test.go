@@ -19,6 +19,8 @@ import (
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue/faltest"
 	"github.com/fal-video-mcp/fal-video-mcp/schemas"
 	"github.com/fal-video-mcp/fal-video-mcp/tools"
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -461,6 +463,129 @@ func TestStreamsBounded(t *testing.T) {
 			// refused ones cost none once answered.
 			if grown := g1 - g0; grown > 10*tt.wantAccepted+50 {
 				t.Errorf("goroutines grew by %d for %d streams held open", grown, accepted)
+			}
+		})
+	}
+}
+
+// TestProgressInOrderEveryTransport: through mcp-go's client, concurrent
+// clients each see only their own call's progress, in increasing order,
+// over legacy SSE, streamable HTTP with a standing GET stream open
+// (2025-11-25) and streamable HTTP of the 2026-07-28 era.
+func TestProgressInOrderEveryTransport(t *testing.T) {
+	const clients = 20
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		version string
+	}{
+		{"legacy SSE", []string{"--transport", "sse"}, mcp.ProtocolVersion20251125},
+		{"streamable HTTP with a GET stream", []string{"--transport", "http"}, mcp.ProtocolVersion20251125},
+		{"streamable HTTP 2026", []string{"--transport", "http"}, mcp.ProtocolVersion20260728},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			emu := faltest.NewServer(faltest.Options{})
+			defer emu.Close()
+			manualJobs(emu)
+			base, _ := streamServer(t, emu, tt.args...)
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			type outcome struct {
+				mu        sync.Mutex
+				progress  []float64
+				strangers []string
+				err       error
+			}
+			results := make([]outcome, clients)
+			started := make(chan struct{}, clients)
+			var wg sync.WaitGroup
+			for i := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					out := &results[i]
+					token := fmt.Sprintf("tok-%d", i)
+					var once sync.Once
+					first := func() { once.Do(func() { started <- struct{}{} }) }
+					defer first()
+					var c *client.Client
+					var err error
+					if tt.args[1] == "sse" {
+						c, err = client.NewSSEMCPClient(base + "/sse")
+					} else {
+						c, err = client.NewStreamableHttpClient(base+"/mcp", transport.WithContinuousListening())
+					}
+					if err != nil {
+						out.err = err
+						return
+					}
+					defer c.Close()
+					c.OnNotification(func(n mcp.JSONRPCNotification) {
+						if n.Method != "notifications/progress" {
+							return
+						}
+						out.mu.Lock()
+						defer out.mu.Unlock()
+						if got := n.Params.AdditionalFields["progressToken"]; got != token {
+							out.strangers = append(out.strangers, fmt.Sprint(got))
+							return
+						}
+						p, _ := n.Params.AdditionalFields["progress"].(float64)
+						out.progress = append(out.progress, p)
+						first()
+					})
+					if out.err = c.Start(ctx); out.err != nil {
+						return
+					}
+					init := mcp.InitializeRequest{}
+					init.Params.ProtocolVersion = tt.version
+					if _, out.err = c.Initialize(ctx, init); out.err != nil {
+						return
+					}
+					args := map[string]any{"video_url": fmt.Sprintf("https://example.com/in-%d.mp4", i), "wait_seconds": 50}
+					_, job, err := callTool(ctx, c, "upscale_video", args, &mcp.Meta{ProgressToken: token})
+					if err == nil && job.Status != tools.StatusCompleted {
+						err = fmt.Errorf("the call ended with the job %s", job.Status)
+					}
+					out.mu.Lock()
+					out.err = err
+					out.mu.Unlock()
+				}()
+			}
+			for range clients {
+				select {
+				case <-started:
+				case <-ctx.Done():
+					t.Fatal("not every client saw its first progress")
+				}
+			}
+			for _, j := range emu.Jobs() {
+				for {
+					if _, ok := emu.Step(j.RequestID); !ok {
+						break
+					}
+				}
+			}
+			wg.Wait()
+			for i := range results {
+				out := &results[i]
+				out.mu.Lock()
+				if out.err != nil {
+					t.Errorf("client %d: %v", i, out.err)
+				}
+				if len(out.progress) == 0 {
+					t.Errorf("client %d: no progress", i)
+				}
+				for k := 1; k < len(out.progress); k++ {
+					if out.progress[k] <= out.progress[k-1] {
+						t.Errorf("client %d: progress out of order: %v", i, out.progress)
+						break
+					}
+				}
+				if len(out.strangers) > 0 {
+					t.Errorf("client %d: progress of other calls: %v", i, out.strangers)
+				}
+				out.mu.Unlock()
 			}
 		})
 	}
