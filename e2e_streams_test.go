@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -589,4 +591,138 @@ func TestProgressInOrderEveryTransport(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCancelledGetsNoResponse: a request the client cancelled
+// (notifications/cancelled with its id) gets no response, as the MCP
+// specification asks; the server goes on answering others. Over stdio
+// (the built binary, both protocol eras) and streamable HTTP (a session's
+// call stream ends without a response).
+func TestCancelledGetsNoResponse(t *testing.T) {
+	meta := func(version string, extra map[string]any) map[string]any {
+		m := map[string]any{}
+		if version == mcp.ProtocolVersion20260728 {
+			m[mcp.MetaKeyProtocolVersion] = version
+			m[mcp.MetaKeyClientInfo] = map[string]any{"name": "x", "version": "1"}
+			m[mcp.MetaKeyClientCapabilities] = map[string]any{}
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for _, version := range []string{mcp.ProtocolVersion20251125, mcp.ProtocolVersion20260728} {
+		t.Run("stdio "+version, func(t *testing.T) {
+			emu := faltest.NewServer(faltest.Options{Key: e2eKey})
+			defer emu.Close()
+			manualJobs(emu)
+			cmd := exec.Command(binary(t))
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "FAL_KEY=" + e2eKey,
+				"FAL_QUEUE_URL=" + emu.QueueURL, "FAL_REST_URL=" + emu.RestURL, "FAL_VIDEO_MCP_STATE_DIR=" + t.TempDir()}
+			stdin, _ := cmd.StdinPipe()
+			stdout, _ := cmd.StdoutPipe()
+			cmd.Stderr = &lockedBuffer{}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+			send := func(msg map[string]any) {
+				b, _ := json.Marshal(msg)
+				if _, err := stdin.Write(append(b, '\n')); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lines := bufio.NewScanner(stdout)
+			lines.Buffer(make([]byte, 1<<20), 4<<20)
+			next := func() map[string]any {
+				if !lines.Scan() {
+					t.Fatalf("stdout ended: %v", lines.Err())
+				}
+				var m map[string]any
+				if err := json.Unmarshal(lines.Bytes(), &m); err != nil {
+					t.Fatalf("stdout line %q: %v", lines.Text(), err)
+				}
+				return m
+			}
+			if version != mcp.ProtocolVersion20260728 {
+				send(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": map[string]any{
+					"protocolVersion": version, "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "x", "version": "1"}}})
+				if m := next(); m["id"] != float64(1) || m["result"] == nil {
+					t.Fatalf("initialize: %v", m)
+				}
+				send(map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"})
+			}
+			send(map[string]any{"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": map[string]any{
+				"name": "upscale_video", "arguments": map[string]any{"video_url": "https://example.com/in.mp4", "wait_seconds": 50},
+				"_meta": meta(version, map[string]any{"progressToken": "p"})}})
+			for { // the call waits on its job once its progress flows
+				m := next()
+				if m["id"] != nil {
+					t.Fatalf("the call answered before waiting: %v", m)
+				}
+				if m["method"] == "notifications/progress" {
+					break
+				}
+			}
+			send(map[string]any{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": map[string]any{"requestId": 5, "reason": "the user stopped it"}})
+			send(map[string]any{"jsonrpc": "2.0", "id": 6, "method": "ping", "params": map[string]any{"_meta": meta(version, nil)}})
+			_ = stdin.Close() // the server answers what it has, then stops
+			var ids []any
+			for lines.Scan() {
+				var m map[string]any
+				_ = json.Unmarshal(lines.Bytes(), &m)
+				if id, ok := m["id"]; ok {
+					ids = append(ids, id)
+				}
+			}
+			if fmt.Sprint(ids) != "[6]" {
+				t.Errorf("responses after the cancel: ids %v, want only the ping's [6]", ids)
+			}
+		})
+	}
+
+	t.Run("streamable HTTP", func(t *testing.T) {
+		emu := faltest.NewServer(faltest.Options{})
+		defer emu.Close()
+		manualJobs(emu)
+		base, hc := streamServer(t, emu, "--transport", "http")
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		s := &rawSession{base: base, hc: hc}
+		if err := s.initialize(ctx, ""); err != nil {
+			t.Fatal(err)
+		}
+		waiting := make(chan struct{})
+		var once sync.Once
+		type answer struct {
+			final map[string]any
+			err   error
+		}
+		done := make(chan answer, 1)
+		go func() {
+			final, err := s.call(ctx, map[string]any{"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": map[string]any{
+				"name": "upscale_video", "arguments": map[string]any{"video_url": "https://example.com/in.mp4", "wait_seconds": 50},
+				"_meta": map[string]any{"progressToken": "p"}}}, func(m map[string]any) {
+				if m["method"] == "notifications/progress" {
+					once.Do(func() { close(waiting) })
+				}
+			})
+			done <- answer{final, err}
+		}()
+		select {
+		case <-waiting:
+		case a := <-done:
+			t.Fatalf("the call ended before waiting: %v %v", a.final, a.err)
+		}
+		if _, err := s.call(ctx, map[string]any{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": map[string]any{"requestId": 5}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		a := <-done
+		if a.final != nil {
+			t.Errorf("the cancelled call was answered: %v", a.final)
+		}
+		if pong, err := s.call(ctx, map[string]any{"jsonrpc": "2.0", "id": 6, "method": "ping"}, func(map[string]any) {}); err != nil || pong["id"] != float64(6) {
+			t.Errorf("ping after the cancel: %v %v", pong, err)
+		}
+	})
 }

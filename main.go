@@ -34,6 +34,7 @@ import (
 	"github.com/fal-video-mcp/fal-video-mcp/tools/httpguard"
 	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
 	"github.com/fal-video-mcp/fal-video-mcp/tools/localfile"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/stdioguard"
 	"github.com/lmittmann/tint"
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -514,7 +515,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	log.Info("serving MCP over stdio", "version", versionString(), "queue", falCfg.QueueURL)
 	stdio := server.NewStdioServer(srv)
 	stdio.SetErrorLogger(slog.NewLogLogger(log.Handler(), slog.LevelError))
-	err = stdio.Listen(ctx, stdin, stdout)
+	// A request the client cancelled gets no response (mcp-go would send one).
+	in, out := stdioguard.Wrap(stdin, stdout)
+	err = stdio.Listen(ctx, in, out)
 	stop() // stdin closed or a signal: stop the followers, then the ledger
 	background.Wait()
 	switch {
