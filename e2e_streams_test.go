@@ -726,3 +726,94 @@ func TestCancelledGetsNoResponse(t *testing.T) {
 		}
 	})
 }
+
+// TestCancelOfAnotherClient: without sessions (--stateless, or the
+// 2026-07-28 era) a notifications/cancelled names a request id only, and
+// mcp-go would cancel any client's request of that id. Such a cancellation
+// is ignored: client A's call runs to its end whatever client B cancels.
+func TestCancelOfAnotherClient(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		version string
+	}{
+		{"stateless", []string{"--transport", "http", "--stateless"}, mcp.ProtocolVersion20251125},
+		{"2026 era", []string{"--transport", "http"}, mcp.ProtocolVersion20260728},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			emu := faltest.NewServer(faltest.Options{})
+			defer emu.Close()
+			manualJobs(emu)
+			base, _ := streamServer(t, emu, tt.args...)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			a, err := client.NewStreamableHttpClient(base + "/mcp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			waiting := make(chan struct{})
+			var once sync.Once
+			a.OnNotification(func(n mcp.JSONRPCNotification) {
+				if n.Method == "notifications/progress" {
+					once.Do(func() { close(waiting) })
+				}
+			})
+			if err := a.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			init := mcp.InitializeRequest{}
+			init.Params.ProtocolVersion = tt.version
+			if _, err := a.Initialize(ctx, init); err != nil {
+				t.Fatal(err)
+			}
+			type answer struct {
+				job tools.Job
+				err error
+			}
+			done := make(chan answer, 1)
+			go func() {
+				_, job, err := callTool(ctx, a, "upscale_video", map[string]any{"video_url": "https://example.com/a.mp4", "wait_seconds": 50}, &mcp.Meta{ProgressToken: "a"})
+				done <- answer{job, err}
+			}()
+			select {
+			case <-waiting:
+			case got := <-done:
+				t.Fatalf("A's call ended before waiting: %+v", got)
+			}
+			// B cancels every id A's client may have used.
+			header := map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream", "Mcp-Protocol-Version": tt.version}
+			if tt.version == mcp.ProtocolVersion20260728 {
+				header["Mcp-Method"] = "notifications/cancelled"
+			}
+			for id := range 10 {
+				params := map[string]any{"requestId": id}
+				if tt.version == mcp.ProtocolVersion20260728 {
+					params["_meta"] = map[string]any{mcp.MetaKeyProtocolVersion: tt.version,
+						mcp.MetaKeyClientInfo: map[string]any{"name": "b", "version": "1"}, mcp.MetaKeyClientCapabilities: map[string]any{}}
+				}
+				b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params})
+				req, _ := http.NewRequestWithContext(ctx, "POST", base+"/mcp", strings.NewReader(string(b)))
+				for k, v := range header {
+					req.Header.Set(k, v)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			for _, j := range emu.Jobs() {
+				for {
+					if _, ok := emu.Step(j.RequestID); !ok {
+						break
+					}
+				}
+			}
+			got := <-done
+			if got.err != nil || got.job.Status != tools.StatusCompleted {
+				t.Errorf("A's call after B's cancellations: %+v %v; want it completed", got.job.Status, got.err)
+			}
+		})
+	}
+}
