@@ -725,6 +725,90 @@ func TestCancelledGetsNoResponse(t *testing.T) {
 			t.Errorf("ping after the cancel: %v %v", pong, err)
 		}
 	})
+
+	t.Run("legacy SSE", func(t *testing.T) {
+		emu := faltest.NewServer(faltest.Options{})
+		defer emu.Close()
+		manualJobs(emu)
+		base, hc := streamServer(t, emu, "--transport", "sse")
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/sse", nil)
+		req.Header.Set("Accept", "text/event-stream")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		// The stream: the endpoint event, then every message as JSON.
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 4<<20)
+		var endpoint string
+		for endpoint == "" && sc.Scan() {
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				endpoint = d
+			}
+		}
+		next := func() map[string]any {
+			for sc.Scan() {
+				if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+					var m map[string]any
+					if err := json.Unmarshal([]byte(d), &m); err != nil {
+						t.Fatalf("stream data %q: %v", d, err)
+					}
+					return m
+				}
+			}
+			t.Fatalf("the stream ended: %v", sc.Err())
+			return nil
+		}
+		post := func(msg map[string]any) {
+			b, _ := json.Marshal(msg)
+			resp, err := hc.Post(base+endpoint, "application/json", strings.NewReader(string(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("POST %s: %d", endpoint, resp.StatusCode)
+			}
+		}
+		post(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": map[string]any{
+			"protocolVersion": mcp.ProtocolVersion20251125, "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "x", "version": "1"}}})
+		if m := next(); m["id"] != float64(1) {
+			t.Fatalf("initialize: %v", m)
+		}
+		post(map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"})
+		post(map[string]any{"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": map[string]any{
+			"name": "upscale_video", "arguments": map[string]any{"video_url": "https://example.com/in.mp4", "wait_seconds": 50},
+			"_meta": map[string]any{"progressToken": "p"}}})
+		for {
+			m := next()
+			if m["id"] != nil {
+				t.Fatalf("the call answered before waiting: %v", m)
+			}
+			if m["method"] == "notifications/progress" {
+				break
+			}
+		}
+		post(map[string]any{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": map[string]any{"requestId": 5}})
+		// The cancelled call stops at once and its answer would be queued
+		// then; the ping is read up to its answer. (mcp-go handles each
+		// message in a goroutine of its own, so an answer to 5 queued
+		// after the ping's would go unseen here: this check can miss, but
+		// never report, a wrong answer. The stdio and streamable HTTP
+		// cases above are exact.)
+		post(map[string]any{"jsonrpc": "2.0", "id": 6, "method": "ping"})
+		for {
+			m := next()
+			if m["id"] == float64(5) {
+				t.Errorf("the cancelled call was answered: %v", m)
+			}
+			if m["id"] == float64(6) {
+				break
+			}
+		}
+	})
 }
 
 // TestCancelOfAnotherClient: without sessions (--stateless, or the

@@ -348,8 +348,9 @@ func httpHandler(srv *server.MCPServer, cfg config, addr string, log *slog.Logge
 		shutdown = h.Shutdown
 	case "sse":
 		h := server.NewSSEServer(srv, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message"))
-		mux.Handle("/sse", h.SSEHandler())
-		mux.Handle("/message", h.MessageHandler())
+		cancels := httpguard.NewSSECancels() // a cancelled request gets no response
+		mux.Handle("/sse", cancels.Stream(h.SSEHandler()))
+		mux.Handle("/message", cancels.Messages(h.MessageHandler()))
 		shutdown = h.Shutdown
 	}
 	return httpguard.Wrap(mux, guard), guard.Sessions, shutdown
