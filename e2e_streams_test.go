@@ -901,3 +901,63 @@ func TestCancelOfAnotherClient(t *testing.T) {
 		})
 	}
 }
+
+// TestGETStreamsEndWithTheirSession: a standing GET stream lasts no
+// longer than its session. When the session is dropped for idleness its
+// streams end, so the 4 streams a session may hold cannot pile up over
+// time by letting sessions expire; and a GET without a session id is
+// refused (400, as the MCP specification says of a server that requires
+// sessions) rather than opening a session of its own.
+func TestGETStreamsEndWithTheirSession(t *testing.T) {
+	emu := faltest.NewServer(faltest.Options{})
+	defer emu.Close()
+	base, hc := streamServer(t, emu, "--transport", "http", "--session-idle-timeout", "1s")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/mcp", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Mcp-Protocol-Version", mcp.ProtocolVersion20251125)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("GET without a session id: %d, want 400", resp.StatusCode)
+	}
+
+	for round := range 3 {
+		s := &rawSession{base: base, hc: hc}
+		if err := s.initialize(ctx, ""); err != nil {
+			t.Fatal(err)
+		}
+		ended := make(chan struct{}, 4)
+		for range 4 {
+			req, _ := http.NewRequestWithContext(ctx, "GET", base+"/mcp", nil)
+			req.Header.Set("Accept", "text/event-stream")
+			req.Header.Set("Mcp-Protocol-Version", mcp.ProtocolVersion20251125)
+			req.Header.Set("Mcp-Session-Id", s.id)
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("round %d: GET stream: %d", round, resp.StatusCode)
+			}
+			go func() {
+				defer resp.Body.Close()
+				_, _ = io.Copy(io.Discard, resp.Body)
+				ended <- struct{}{}
+			}()
+		}
+		// Nobody uses the session: it expires, and its streams with it.
+		for range 4 {
+			select {
+			case <-ended:
+			case <-ctx.Done():
+				t.Fatalf("round %d: a GET stream still open after its session expired", round)
+			}
+		}
+	}
+}

@@ -7,6 +7,7 @@ package httpguard
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -154,11 +155,29 @@ func Wrap(next http.Handler, opts Options) http.Handler {
 		if s := opts.Sessions; s != nil && r.URL.Path == opts.SessionPath {
 			id := r.Header.Get("Mcp-Session-Id")
 			switch {
-			case id != "" && (r.Method == http.MethodGet || r.Method == http.MethodDelete):
+			case id == "" && (r.Method == http.MethodGet || r.Method == http.MethodDelete):
+				// mcp-go would open a session for a GET of its own; the
+				// MCP specification has a server that requires sessions
+				// answer 400 to a request without one but initialize.
+				refuse(w, http.StatusBadRequest, "Mcp-Session-Id required: initialize first, then send the session id it returned")
+				return
+			case r.Method == http.MethodGet || r.Method == http.MethodDelete:
 				// mcp-go checks the id of a POST only.
 				if _, err := s.Validate(id); err != nil {
 					refuse(w, http.StatusNotFound, "unknown or expired session: start a new one with initialize")
 					return
+				}
+				if r.Method == http.MethodGet {
+					// The stream ends when its session goes.
+					ctx, end := context.WithCancel(r.Context())
+					defer end()
+					done, ok := s.stream(id, end)
+					if !ok {
+						refuse(w, http.StatusNotFound, "unknown or expired session: start a new one with initialize")
+						return
+					}
+					defer done()
+					r = r.WithContext(ctx)
 				}
 			case id == "" && opensSession(r, body):
 				ok, retry := s.reserve()
