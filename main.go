@@ -318,8 +318,9 @@ func serveHTTP(ctx context.Context, srv *server.MCPServer, cfg config, log *slog
 
 // httpHandler is the HTTP face of srv for the listener at addr: the
 // streamable HTTP transport at /mcp (sessions bounded in number and idle
-// time unless stateless) or SSE at /sse and /message, behind the token,
-// Origin and body checks; /healthz answers without a token and says
+// time unless stateless, each request's notifications on its own stream)
+// or SSE at /sse and /message (connections bounded in number), behind the
+// token, Origin and body checks; /healthz answers without a token and says
 // nothing but "ok". sessions is nil but for stateful streamable HTTP.
 func httpHandler(srv *server.MCPServer, cfg config, addr string, log *slog.Logger) (h http.Handler, sessions *httpguard.Sessions, shutdown func(context.Context) error) {
 	mux := http.NewServeMux()

@@ -1,8 +1,10 @@
 // Package httpguard protects the server's HTTP transports: a bearer token
 // compared in constant time, the Origin check the MCP specification asks
 // of servers (against DNS rebinding from web pages), request body limits
-// of size and time, bounded sessions, and the rule that a server without
-// a token listens on loopback only.
+// of size and time, bounded sessions and streams, and the rule that a
+// server without a token listens on loopback only. OwnStreams keeps each
+// request's notifications on that request's own stream, and SSECancels
+// and OwnStreams leave a request the client cancelled unanswered.
 package httpguard
 
 import (
