@@ -34,6 +34,7 @@ import (
 	"github.com/fal-video-mcp/fal-video-mcp/tools/httpguard"
 	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
 	"github.com/fal-video-mcp/fal-video-mcp/tools/localfile"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/stdioguard"
 	"github.com/lmittmann/tint"
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -136,7 +137,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&origins, envFlag{"allowed-origins", "FAL_VIDEO_MCP_ALLOWED_ORIGINS", "comma-separated browser origins allowed to call the HTTP transports (none: on loopback, the listener's own origins only)"}, "")
 	boolean(&cfg.stateless, envFlag{"stateless", "FAL_VIDEO_MCP_STATELESS", "streamable HTTP without sessions, for several replicas behind a load balancer"})
 	var maxSessions, sessionIdle string
-	str(&maxSessions, envFlag{"max-sessions", "FAL_VIDEO_MCP_MAX_SESSIONS", "the most live streamable HTTP sessions; a new one beyond it gets 503"}, "1000")
+	str(&maxSessions, envFlag{"max-sessions", "FAL_VIDEO_MCP_MAX_SESSIONS", "the most live streamable HTTP sessions, and the most open legacy SSE connections; one beyond it gets 503"}, "1000")
 	str(&sessionIdle, envFlag{"session-idle-timeout", "FAL_VIDEO_MCP_SESSION_IDLE_TIMEOUT", "a streamable HTTP session idle this long is dropped (its id then gets 404)"}, "30m")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
@@ -317,8 +318,9 @@ func serveHTTP(ctx context.Context, srv *server.MCPServer, cfg config, log *slog
 
 // httpHandler is the HTTP face of srv for the listener at addr: the
 // streamable HTTP transport at /mcp (sessions bounded in number and idle
-// time unless stateless) or SSE at /sse and /message, behind the token,
-// Origin and body checks; /healthz answers without a token and says
+// time unless stateless, each request's notifications on its own stream)
+// or SSE at /sse and /message (connections bounded in number), behind the
+// token, Origin and body checks; /healthz answers without a token and says
 // nothing but "ok". sessions is nil but for stateful streamable HTTP.
 func httpHandler(srv *server.MCPServer, cfg config, addr string, log *slog.Logger) (h http.Handler, sessions *httpguard.Sessions, shutdown func(context.Context) error) {
 	mux := http.NewServeMux()
@@ -326,7 +328,8 @@ func httpHandler(srv *server.MCPServer, cfg config, addr string, log *slog.Logge
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	guard := httpguard.Options{Token: string(cfg.authToken), AllowedOrigins: cfg.allowedOrigins, Open: []string{"/healthz"}, Listener: addr}
+	guard := httpguard.Options{Token: string(cfg.authToken), AllowedOrigins: cfg.allowedOrigins, Open: []string{"/healthz"}, Listener: addr,
+		MaxStreams: cfg.maxSessions, Stateless: cfg.stateless}
 	switch cfg.transport {
 	case "http":
 		opts := []server.StreamableHTTPOption{server.WithEndpointPath("/mcp"), server.WithStreamableHTTPLogger(log)}
@@ -337,12 +340,18 @@ func httpHandler(srv *server.MCPServer, cfg config, addr string, log *slog.Logge
 			opts = append(opts, server.WithSessionIdManager(guard.Sessions), server.WithSessionIdleTTL(cfg.sessionIdle))
 		}
 		h := server.NewStreamableHTTPServer(srv, opts...)
-		mux.Handle("/mcp", h)
+		// Each POST's notifications go on its own stream (mcp-go would
+		// share one channel among a session's streams, and among all
+		// requests without sessions).
+		mux.Handle("/mcp", httpguard.OwnStreams(h, func(ctx context.Context, send func(string, map[string]any) bool) context.Context {
+			return tools.WithCallSender(ctx, send)
+		}))
 		shutdown = h.Shutdown
 	case "sse":
 		h := server.NewSSEServer(srv, server.WithSSEEndpoint("/sse"), server.WithMessageEndpoint("/message"))
-		mux.Handle("/sse", h.SSEHandler())
-		mux.Handle("/message", h.MessageHandler())
+		cancels := httpguard.NewSSECancels() // a cancelled request gets no response
+		mux.Handle("/sse", cancels.Stream(h.SSEHandler()))
+		mux.Handle("/message", cancels.Messages(h.MessageHandler()))
 		shutdown = h.Shutdown
 	}
 	return httpguard.Wrap(mux, guard), guard.Sessions, shutdown
@@ -508,7 +517,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	log.Info("serving MCP over stdio", "version", versionString(), "queue", falCfg.QueueURL)
 	stdio := server.NewStdioServer(srv)
 	stdio.SetErrorLogger(slog.NewLogLogger(log.Handler(), slog.LevelError))
-	err = stdio.Listen(ctx, stdin, stdout)
+	// A request the client cancelled gets no response (mcp-go would send one).
+	in, out := stdioguard.Wrap(stdin, stdout)
+	err = stdio.Listen(ctx, in, out)
 	stop() // stdin closed or a signal: stop the followers, then the ledger
 	background.Wait()
 	switch {

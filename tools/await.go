@@ -123,17 +123,17 @@ func (s *toolset) ledgerProblem() string {
 
 // progress sends MCP progress notifications for one call, if the client
 // gave a progress token: the queue position, the start, each log line.
-// progress only ever increases.
+// progress only ever increases. The notifications go on the call's own
+// stream (tools/clientlog.go, notifyCall), so they arrive in order.
 type progress struct {
 	ctx        context.Context
-	srv        *server.MCPServer
 	token      mcp.ProgressToken
 	n          int
 	lastStatus string
 }
 
 func newProgress(ctx context.Context, req mcp.CallToolRequest) *progress {
-	p := &progress{ctx: ctx, srv: server.ServerFromContext(ctx)}
+	p := &progress{ctx: ctx}
 	if req.Params.Meta != nil {
 		p.token = req.Params.Meta.ProgressToken
 	}
@@ -141,7 +141,7 @@ func newProgress(ctx context.Context, req mcp.CallToolRequest) *progress {
 }
 
 func (p *progress) report(job Job, newLogs []string) {
-	if p.token == nil || p.srv == nil {
+	if p.token == nil {
 		return
 	}
 	status := job.Status
@@ -163,5 +163,5 @@ func (p *progress) send(message string) {
 	if !before(server.RequestProtocolVersion(p.ctx), mcp.ProtocolVersion20250326) { // progress messages came with 2025-03-26
 		params["message"] = message
 	}
-	_ = p.srv.SendNotificationToClient(p.ctx, "notifications/progress", params)
+	notifyCall(p.ctx, string(mcp.MethodNotificationProgress), params)
 }

@@ -1,12 +1,15 @@
 // Package httpguard protects the server's HTTP transports: a bearer token
 // compared in constant time, the Origin check the MCP specification asks
 // of servers (against DNS rebinding from web pages), request body limits
-// of size and time, bounded sessions, and the rule that a server without
-// a token listens on loopback only.
+// of size and time, bounded sessions and streams, and the rule that a
+// server without a token listens on loopback only. OwnStreams keeps each
+// request's notifications on that request's own stream, and SSECancels
+// and OwnStreams leave a request the client cancelled unanswered.
 package httpguard
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -51,7 +54,26 @@ type Options struct {
 	// SessionPath is where the streamable HTTP transport is served, the
 	// one path Sessions bounds (default "/mcp").
 	SessionPath string
+	// MaxStreams, if above 0, caps the long-lived streams that belong to
+	// no session of Sessions: legacy SSE connections (GET at SSEPath, one
+	// per legacy session) and the 2026-07-28 era's subscriptions/listen
+	// streams. Beyond it a new one gets 503 with Retry-After.
+	MaxStreams int
+	// SSEPath is where the legacy SSE transport opens its streams
+	// (default "/sse").
+	SSEPath string
+	// StreamsPerSession caps the standing GET streams one streamable HTTP
+	// session may hold at once (default 4); one more gets 409 Conflict.
+	StreamsPerSession int
+	// Stateless answers a GET at SessionPath with 405, as the MCP
+	// specification lets a server without a standing stream do: without
+	// sessions there is nothing such a stream is for.
+	Stateless bool
 }
+
+// retryStream is the Retry-After of a stream refused for the cap: when a
+// stream ends cannot be known, so a short, fixed wait.
+const retryStream = 10 * time.Second
 
 // ownOrigins are the origins of a loopback listener.
 func ownOrigins(listener string) []string {
@@ -75,6 +97,13 @@ func Wrap(next http.Handler, opts Options) http.Handler {
 	if opts.BodyTimeout <= 0 {
 		opts.BodyTimeout = 30 * time.Second
 	}
+	if opts.SSEPath == "" {
+		opts.SSEPath = "/sse"
+	}
+	if opts.StreamsPerSession <= 0 {
+		opts.StreamsPerSession = 4
+	}
+	streams := newStreamCounts(opts.MaxStreams, opts.StreamsPerSession)
 	allowed := opts.AllowedOrigins
 	if len(allowed) == 0 {
 		allowed = ownOrigins(opts.Listener)
@@ -115,14 +144,42 @@ func Wrap(next http.Handler, opts Options) http.Handler {
 		if !ok {
 			return
 		}
+		if r.Method == http.MethodGet && r.URL.Path == opts.SessionPath && opts.Stateless {
+			w.Header().Set("Allow", "POST")
+			refuse(w, http.StatusMethodNotAllowed, "this server is stateless: it has no standing GET stream (a call's notifications come on the call's own stream)")
+			return
+		}
+		release, ok := streams.take(w, r, body, opts)
+		if !ok {
+			return
+		}
+		defer release()
 		if s := opts.Sessions; s != nil && r.URL.Path == opts.SessionPath {
 			id := r.Header.Get("Mcp-Session-Id")
 			switch {
-			case id != "" && (r.Method == http.MethodGet || r.Method == http.MethodDelete):
+			case id == "" && (r.Method == http.MethodGet || r.Method == http.MethodDelete):
+				// mcp-go would open a session for a GET of its own; the
+				// MCP specification has a server that requires sessions
+				// answer 400 to a request without one but initialize.
+				refuse(w, http.StatusBadRequest, "Mcp-Session-Id required: initialize first, then send the session id it returned")
+				return
+			case r.Method == http.MethodGet || r.Method == http.MethodDelete:
 				// mcp-go checks the id of a POST only.
 				if _, err := s.Validate(id); err != nil {
 					refuse(w, http.StatusNotFound, "unknown or expired session: start a new one with initialize")
 					return
+				}
+				if r.Method == http.MethodGet {
+					// The stream ends when its session goes.
+					ctx, end := context.WithCancel(r.Context())
+					defer end()
+					done, ok := s.stream(id, end)
+					if !ok {
+						refuse(w, http.StatusNotFound, "unknown or expired session: start a new one with initialize")
+						return
+					}
+					defer done()
+					r = r.WithContext(ctx)
 				}
 			case id == "" && opensSession(r, body):
 				ok, retry := s.reserve()

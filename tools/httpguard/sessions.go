@@ -1,6 +1,7 @@
 package httpguard
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -26,12 +27,16 @@ type Sessions struct {
 	mu       sync.Mutex
 	live     map[string]time.Time // id → last use
 	reserved int                  // requests under way that may open a session
+	// streams ends each session's standing GET streams when the session
+	// goes (mcp-go's sweeper forgets a session but leaves its streams
+	// open).
+	streams map[string]map[*int]context.CancelFunc
 }
 
 // NewSessions allows at most max live sessions, each dropped after idle
 // without a request.
 func NewSessions(max int, idle time.Duration) *Sessions {
-	return &Sessions{max: max, idle: idle, now: time.Now, live: map[string]time.Time{}}
+	return &Sessions{max: max, idle: idle, now: time.Now, live: map[string]time.Time{}, streams: map[string]map[*int]context.CancelFunc{}}
 }
 
 const sessionPrefix = "mcp-session-"
@@ -66,7 +71,7 @@ func (s *Sessions) Validate(id string) (isTerminated bool, err error) {
 	}
 	now := s.now()
 	if now.Sub(last) > s.idle {
-		delete(s.live, id)
+		s.forget(id)
 		return false, errExpiredSession
 	}
 	s.live[id] = now
@@ -77,8 +82,41 @@ func (s *Sessions) Validate(id string) (isTerminated bool, err error) {
 func (s *Sessions) Terminate(id string) (isNotAllowed bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.live, id)
+	s.forget(id)
 	return false, nil
+}
+
+// forget drops a session and ends its streams. Called with s.mu held.
+func (s *Sessions) forget(id string) {
+	delete(s.live, id)
+	for _, end := range s.streams[id] {
+		end()
+	}
+	delete(s.streams, id)
+}
+
+// stream ties a standing GET stream of session id to it: end is called
+// when the session goes. ok is false if the session is not live; done
+// unties the stream when it ends by itself.
+func (s *Sessions) stream(id string, end context.CancelFunc) (done func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, live := s.live[id]; !live {
+		return nil, false
+	}
+	key := new(int)
+	if s.streams[id] == nil {
+		s.streams[id] = map[*int]context.CancelFunc{}
+	}
+	s.streams[id][key] = end
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.streams[id], key)
+		if len(s.streams[id]) == 0 {
+			delete(s.streams, id)
+		}
+	}, true
 }
 
 // Live returns how many sessions are live.
@@ -122,7 +160,7 @@ func (s *Sessions) dropIdle() {
 	now := s.now()
 	for id, last := range s.live {
 		if now.Sub(last) > s.idle {
-			delete(s.live, id)
+			s.forget(id)
 		}
 	}
 }
