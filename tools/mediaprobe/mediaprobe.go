@@ -3,6 +3,12 @@
 // one is on PATH; without it, a small reader of ISO-BMFF headers (mp4, mov)
 // answers for those containers. URLs are read with range requests, header
 // boxes only: the media data is never downloaded.
+//
+// Only self-contained containers are probed: ISO-BMFF (mp4, mov), Matroska
+// / WebM and MPEG-TS, told by their first bytes before ffprobe runs, and
+// ffprobe is held to that demuxer. Playlists and manifests (HLS, DASH,
+// concat scripts) name other files, which ffprobe would open wherever
+// they are; they are refused (ErrUnsupportedContainer).
 package mediaprobe
 
 import (
