@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -253,5 +254,31 @@ func TestSniffRefusesOtherFormats(t *testing.T) {
 		if _, err := os.Stat(mark); err == nil {
 			t.Fatalf("%s: ffprobe was run on it", c.name)
 		}
+	}
+}
+
+// TestProbeMPEGTS: an MPEG-TS file is sniffed as one and probed by
+// ffprobe with its demuxer forced.
+func TestProbeMPEGTS(t *testing.T) {
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Skip("ffmpeg is not installed")
+	}
+	if _, err := exec.LookPath("ffprobe"); err != nil {
+		t.Skip("ffprobe is not installed")
+	}
+	p := filepath.Join(t.TempDir(), "clip.ts")
+	if b, err := exec.Command(ffmpeg, "-v", "error", "-f", "lavfi", "-i", "color=size=32x32:rate=5:duration=1", "-c:v", "mpeg2video", "-f", "mpegts", p).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, b)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	in, err := (&mediaprobe.Prober{}).ProbeFile(context.Background(), f, fi.Size())
+	if err != nil || in.Container != "mpegts" || in.Width != 32 || in.VideoCodec != "mpeg2video" {
+		t.Errorf("probed %+v, %v", in, err)
 	}
 }
