@@ -15,7 +15,7 @@ type AnimateDiffVideoToVideoInput struct {
 	GuidanceScale     *float64 `json:"guidance_scale,omitempty" jsonschema:"minimum=0,maximum=20,default=1" jsonschema_description:"The CFG (Classifier Free Guidance) scale: how close the model sticks to the prompt."`
 	// fal documents no range for seed: it is a 32-bit unsigned integer
 	// (0 to 4294967295), what the models' random generators take.
-	Seed    *int     `json:"seed,omitempty" jsonschema:"minimum=0,maximum=4294967295" jsonschema_description:"The same seed and the same prompt given to the same version of Stable Diffusion will output the same image every time."`
+	Seed    *int     `json:"seed,omitempty" jsonschema:"minimum=0,maximum=4294967295" jsonschema_description:"Random seed: the same seed and prompt give the same video."`
 	FPS     *int     `json:"fps,omitempty" jsonschema:"minimum=1,maximum=16,default=8" jsonschema_description:"Number of frames per second to extract from the video."`
 	Motions []string `json:"motions,omitzero" jsonschema:"uniqueItems=true,maxItems=6,enum=zoom-out,enum=zoom-in,enum=pan-left,enum=pan-right,enum=tilt-up,enum=tilt-down" jsonschema_description:"The motions to apply to the video, each at most once."`
 }

@@ -10,7 +10,7 @@ type MAGIExtendVideoInput struct {
 	// Minimum 0 per fal-endpoints.json (the seed states none).
 	// fal documents a minimum of 0 and no maximum: 1,000,000 frames is over
 	// nine hours at 30 fps, longer than any video fal extends.
-	StartFrame *int `json:"start_frame,omitempty" jsonschema:"minimum=0,maximum=1000000" jsonschema_description:"The frame to begin the generation from; the frames before it are kept unchanged as the prefix video, followed by the generated frames. The default is 32 frames before the end of the video, which gives optimal results. probe_media gives the input's frame count."`
+	StartFrame *int `json:"start_frame,omitempty" jsonschema:"minimum=0,maximum=1000000" jsonschema_description:"The frame to begin the generation from; the frames before it are kept unchanged as the prefix video, followed by the generated frames. The default, 32 frames before the end of the video, works best. probe_media gives the input's frame count."`
 	// fal documents no range for seed: it is a 32-bit unsigned integer
 	// (0 to 4294967295), what the models' random generators take.
 	Seed       *int    `json:"seed,omitempty" jsonschema:"minimum=0,maximum=4294967295" jsonschema_description:"Random seed for reproducibility. If not set, a random seed is chosen."`
