@@ -3,7 +3,7 @@ package schemas
 // AMTInterpolationInput is the input of fal-ai/amt-interpolation.
 type AMTInterpolationInput struct {
 	// Required per fal-endpoints.json (the seed is silent).
-	VideoURL string `json:"video_url" fal:"media" jsonschema:"required" jsonschema_description:"URL of the video to be processed."`
+	VideoURL string `json:"video_url" fal:"media,video" jsonschema:"required" jsonschema_description:"URL of the video to be processed."`
 	// Range 1–60 per fal-endpoints.json (the seed states none).
 	OutputFPS *int `json:"output_fps,omitempty" jsonschema:"minimum=1,maximum=60,default=24" jsonschema_description:"Output frames per second. probe_media gives the input's frame rate."`
 	// Range 1–10 per fal-endpoints.json (the seed states none).

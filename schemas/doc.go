@@ -27,7 +27,9 @@
 //
 //  1. Write its input and output structs in the file of its family (a new
 //     file for a new family), following the conventions above; mark media
-//     fields fal:"media" (they then take local files too); give the input
+//     fields fal:"media,<kind>" with kind video, image or audio (they then
+//     take local files too, and a data: URI there must be of that kind);
+//     give the input
 //     a Check method if the seed states rules across fields.
 //  2. Add its row to Catalog: endpoint id, tool name, title, purpose and
 //     the two types.

@@ -14,12 +14,16 @@ const ltxDefaultNumFrames = 121
 // tone_map_compression_ratio) are not in the seed and are left out.
 type LTXMulticonditioningInput struct {
 	// Required per fal-endpoints.json.
-	Prompt         string       `json:"prompt" jsonschema:"required" jsonschema_description:"Text prompt to guide generation."`
-	NegativePrompt *string      `json:"negative_prompt,omitempty" jsonschema:"default=worst quality\\, inconsistent motion\\, blurry\\, jittery\\, distorted" jsonschema_description:"Negative prompt for generation."`
-	Loras          []LoRAWeight `json:"loras,omitzero" jsonschema_description:"LoRA weights to use for generation."`
-	Resolution     *string      `json:"resolution,omitempty" jsonschema:"enum=480p,enum=720p,default=720p" jsonschema_description:"Resolution of the generated video (480p or 720p)."`
-	AspectRatio    *string      `json:"aspect_ratio,omitempty" jsonschema:"enum=9:16,enum=1:1,enum=16:9,enum=auto,default=auto" jsonschema_description:"The aspect ratio of the video."`
-	Seed           *int         `json:"seed,omitempty" jsonschema_description:"Random seed for generation."`
+	Prompt         string  `json:"prompt" jsonschema:"required" jsonschema_description:"Text prompt to guide generation."`
+	NegativePrompt *string `json:"negative_prompt,omitempty" jsonschema:"default=worst quality\\, inconsistent motion\\, blurry\\, jittery\\, distorted" jsonschema_description:"Negative prompt for generation."`
+	// fal documents no limit on LoRAs: 10 is more than any generation
+	// stacks.
+	Loras       []LoRAWeight `json:"loras,omitzero" jsonschema:"maxItems=10" jsonschema_description:"LoRA weights to use for generation."`
+	Resolution  *string      `json:"resolution,omitempty" jsonschema:"enum=480p,enum=720p,default=720p" jsonschema_description:"Resolution of the generated video (480p or 720p)."`
+	AspectRatio *string      `json:"aspect_ratio,omitempty" jsonschema:"enum=9:16,enum=1:1,enum=16:9,enum=auto,default=auto" jsonschema_description:"The aspect ratio of the video."`
+	// fal documents no range for seed: it is a 32-bit unsigned integer
+	// (0 to 4294967295), what the models' random generators take.
+	Seed *int `json:"seed,omitempty" jsonschema:"minimum=0,maximum=4294967295" jsonschema_description:"Random seed for generation."`
 	// Range 9–161 per fal-endpoints.json.
 	NumFrames *int `json:"num_frames,omitempty" jsonschema:"minimum=9,maximum=161,default=121" jsonschema_description:"The number of frames in the video. Conditioning start frames (images[].start_frame_num, videos[].start_frame_num) must be below it."`
 	// Range 2–20 per fal-endpoints.json.
@@ -38,9 +42,12 @@ type LTXMulticonditioningInput struct {
 	ReverseVideo        *bool `json:"reverse_video,omitempty" jsonschema:"default=false" jsonschema_description:"Whether to reverse the video."`
 	EnableSafetyChecker *bool `json:"enable_safety_checker,omitempty" jsonschema:"default=true" jsonschema_description:"Whether to enable the safety checker."`
 	// Range 20–60 per fal-endpoints.json.
-	ConstantRateFactor *int                        `json:"constant_rate_factor,omitempty" jsonschema:"minimum=20,maximum=60,default=35" jsonschema_description:"The constant rate factor (CRF) to compress input media with. Compressed input media more closely matches the model's training data, which can improve motion quality."`
-	Images             []LTXImageConditioningInput `json:"images,omitzero" jsonschema_description:"Images to use as conditioning, each placed at a start frame."`
-	Videos             []LTXVideoConditioningInput `json:"videos,omitzero" jsonschema_description:"Videos to use as conditioning, each placed at a start frame."`
+	ConstantRateFactor *int `json:"constant_rate_factor,omitempty" jsonschema:"minimum=20,maximum=60,default=35" jsonschema_description:"The constant rate factor (CRF) to compress input media with. Compressed input media more closely matches the model's training data, which can improve motion quality."`
+	// fal documents no limit on images or videos: at most 21 of each, one
+	// per place a conditioning can start (start_frame_num is a multiple of 8
+	// from 0 to 160).
+	Images []LTXImageConditioningInput `json:"images,omitzero" jsonschema:"maxItems=21" jsonschema_description:"Images to use as conditioning, each placed at a start frame."`
+	Videos []LTXVideoConditioningInput `json:"videos,omitzero" jsonschema:"maxItems=21" jsonschema_description:"Videos to use as conditioning, each placed at a start frame."`
 }
 
 // LoRAWeight is one LoRA to load (seed "Other types"; required flag and the
@@ -55,7 +62,7 @@ type LoRAWeight struct {
 // names the type; every field, range and the multiple-of-8 rule come from
 // fal-endpoints.json.
 type LTXImageConditioningInput struct {
-	ImageURL      string   `json:"image_url" fal:"media" jsonschema:"required" jsonschema_description:"URL of image to use as conditioning."`
+	ImageURL      string   `json:"image_url" fal:"media,image" jsonschema:"required" jsonschema_description:"URL of image to use as conditioning."`
 	StartFrameNum *int     `json:"start_frame_num,omitempty" jsonschema:"minimum=0,maximum=160,multipleOf=8,default=0" jsonschema_description:"Frame number of the image from which the conditioning starts. Must be a multiple of 8 and below num_frames."`
 	Strength      *float64 `json:"strength,omitempty" jsonschema:"minimum=0,maximum=1,default=1" jsonschema_description:"Strength of the conditioning. 0.0 means no conditioning, 1.0 means full conditioning."`
 }
@@ -64,7 +71,7 @@ type LTXImageConditioningInput struct {
 // names the type; every field, range and the multiple-of-8 rule come from
 // fal-endpoints.json.
 type LTXVideoConditioningInput struct {
-	VideoURL         string   `json:"video_url" fal:"media" jsonschema:"required" jsonschema_description:"URL of video to use as conditioning."`
+	VideoURL         string   `json:"video_url" fal:"media,video" jsonschema:"required" jsonschema_description:"URL of video to use as conditioning."`
 	ConditioningType *string  `json:"conditioning_type,omitempty" jsonschema:"enum=rgb,enum=depth,enum=pose,enum=canny,default=rgb" jsonschema_description:"Type of conditioning this video provides. This ensures in-context LoRA weights are applied correctly and selects the preprocessing pipeline, when enabled."`
 	Preprocess       *bool    `json:"preprocess,omitempty" jsonschema:"default=false" jsonschema_description:"Whether to preprocess the video to match the conditioning type. A no-op for rgb conditioning."`
 	StartFrameNum    *int     `json:"start_frame_num,omitempty" jsonschema:"minimum=0,maximum=160,multipleOf=8,default=0" jsonschema_description:"Frame number of the video from which the conditioning starts. Must be a multiple of 8 and below num_frames. probe_media gives a video's frame count."`

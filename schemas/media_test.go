@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,5 +27,21 @@ func TestMediaPaths(t *testing.T) {
 	}
 	if got := MediaPaths(reflect.TypeFor[File]()); len(got) != 0 {
 		t.Errorf("File output has media paths %v", got)
+	}
+}
+
+// TestMediaKinds: every media field names its kind, and the kind fits the
+// field's name (a mask video is a video, reference images are images).
+func TestMediaKinds(t *testing.T) {
+	for _, row := range Catalog {
+		for _, f := range MediaFields(row.Input) {
+			if !slices.Contains(MediaKinds, f.Kind) {
+				t.Errorf("%s %s: kind %q, want one of %v", row.Tool, f.Path, f.Kind, MediaKinds)
+				continue
+			}
+			if !strings.Contains(f.Path, f.Kind) {
+				t.Errorf("%s %s: kind %s does not fit its name", row.Tool, f.Path, f.Kind)
+			}
+		}
 	}
 }

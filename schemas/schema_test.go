@@ -426,7 +426,7 @@ func TestDefaultsObeyTheirSchema(t *testing.T) {
 func TestSchemaTagKeys(t *testing.T) {
 	known := map[string]bool{
 		"required": true, "enum": true, "default": true, "minimum": true, "maximum": true,
-		"multipleOf": true, "minLength": true, "maxLength": true, "uniqueItems": true,
+		"multipleOf": true, "minLength": true, "maxLength": true, "uniqueItems": true, "maxItems": true,
 	}
 	check := func(owner reflect.Type, f reflect.StructField) {
 		tag := strings.ReplaceAll(f.Tag.Get("jsonschema"), `\,`, "")

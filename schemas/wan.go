@@ -20,7 +20,9 @@ type WanVACEInput struct {
 	MatchInputFramesPerSecond *bool   `json:"match_input_frames_per_second,omitempty" jsonschema:"default=false" jsonschema_description:"If true, the frames per second of the generated video will match the input video (video_url). If false, the frames per second will be determined by frames_per_second."`
 	FramesPerSecond           *int    `json:"frames_per_second,omitempty" jsonschema:"minimum=5,maximum=30,default=16" jsonschema_description:"Frames per second of the generated video. Must be between 5 to 30. Ignored if match_input_frames_per_second is true."`
 	Task                      *string `json:"task,omitempty" jsonschema:"enum=depth,enum=pose,enum=inpainting,enum=outpainting,enum=reframe,default=depth" jsonschema_description:"Task type for the model. Every task needs video_url; inpainting also needs a mask (mask_video_url or mask_image_url)."`
-	Seed                      *int    `json:"seed,omitempty" jsonschema_description:"Random seed for reproducibility. If not set, a random seed is chosen."`
+	// fal documents no range for seed: it is a 32-bit unsigned integer
+	// (0 to 4294967295), what the models' random generators take.
+	Seed *int `json:"seed,omitempty" jsonschema:"minimum=0,maximum=4294967295" jsonschema_description:"Random seed for reproducibility. If not set, a random seed is chosen."`
 	// Enum and default from the seed; fal's schema has auto, 240p, 360p, 480p,
 	// 580p, 720p with default auto.
 	Resolution  *string `json:"resolution,omitempty" jsonschema:"enum=480p,enum=580p,enum=720p,default=720p" jsonschema_description:"Resolution of the generated video (480p, 580p or 720p)."`
@@ -31,10 +33,12 @@ type WanVACEInput struct {
 	GuidanceScale *float64 `json:"guidance_scale,omitempty" jsonschema:"minimum=1,maximum=10,default=5" jsonschema_description:"Guidance scale for classifier-free guidance. Higher values encourage the model to generate images closely related to the text prompt."`
 	// Optional in fal's schema of this all-task endpoint, but every task
 	// needs it (see Check).
-	VideoURL     *string  `json:"video_url,omitempty" fal:"media" jsonschema_description:"URL to the source video file, used as the reference. Needed by every task (depth, pose, inpainting, outpainting, reframe)."`
-	MaskVideoURL *string  `json:"mask_video_url,omitempty" fal:"media" jsonschema_description:"URL to the source mask file. If provided, the model will use this mask as a reference. Inpainting needs this or mask_image_url."`
-	MaskImageURL *string  `json:"mask_image_url,omitempty" fal:"media" jsonschema_description:"URL to the guiding mask file. If provided, the model will use this mask as a reference to create masked video. If provided, mask_video_url will be ignored."`
-	RefImageURLs []string `json:"ref_image_urls,omitzero" fal:"media" jsonschema_description:"URLs to source reference images. If provided, the model will use these images as reference."`
+	VideoURL     *string `json:"video_url,omitempty" fal:"media,video" jsonschema_description:"URL to the source video file, used as the reference. Needed by every task (depth, pose, inpainting, outpainting, reframe)."`
+	MaskVideoURL *string `json:"mask_video_url,omitempty" fal:"media,video" jsonschema_description:"URL to the source mask file. If provided, the model will use this mask as a reference. Inpainting needs this or mask_image_url."`
+	MaskImageURL *string `json:"mask_image_url,omitempty" fal:"media,image" jsonschema_description:"URL to the guiding mask file. If provided, the model will use this mask as a reference to create masked video. If provided, mask_video_url will be ignored."`
+	// fal documents no limit on reference images: 16 is more than a
+	// video has subjects to match.
+	RefImageURLs []string `json:"ref_image_urls,omitzero" fal:"media,image" jsonschema:"maxItems=16" jsonschema_description:"URLs to source reference images. If provided, the model will use these images as reference."`
 	// Default false per fal-endpoints.json (the seed states none; its example sends true).
 	EnableSafetyChecker *bool `json:"enable_safety_checker,omitempty" jsonschema:"default=false" jsonschema_description:"If set to true, the safety checker will be enabled."`
 	// Default false per fal-endpoints.json (the seed states none).

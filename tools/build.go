@@ -100,6 +100,7 @@ func (s *toolset) build(spec toolSpec) (server.ServerTool, *validator, error) {
 		return server.ServerTool{}, nil, fmt.Errorf("tool %s: %w", spec.name, err)
 	}
 	v := newValidator(spec.name, doc)
+	v.media = mediaRules{fields: schemas.MediaFields(spec.input), maxSize: s.opts.Files.MaxSize()}
 	if s.validators == nil {
 		s.validators = map[string]*validator{}
 	}

@@ -74,7 +74,8 @@ func TestDownloads(t *testing.T) {
 	t.Cleanup(emu.Close)
 	withFal, dir := downloading(t, emu, emu.CDNURL, nil, 0)
 	h := newHarnessOn(t, emu, mcp.ProtocolVersion20260728, withFal)
-	video := emu.AddFile("clip.mp4", "video/mp4", []byte("the video bytes"))
+	const videoBytes = "\x00\x00\x00\x18ftypisom the video bytes" // an mp4 by its first bytes: the saved name follows them
+	video := emu.AddFile("clip.mp4", "video/mp4", []byte(videoBytes))
 	tests := []struct{ fileName, want string }{
 		{"../../x.mp4", ".mp4"},
 		{"/etc/passwd", ".mp4"},
@@ -100,7 +101,7 @@ func TestDownloads(t *testing.T) {
 			if filepath.Dir(p) != dir.Dir() || !strings.HasPrefix(filepath.Base(p), "upscale_video-"+job.RequestID) || filepath.Ext(p) != tt.want {
 				t.Errorf("saved to %q, want %s/upscale_video-%s…%s", p, dir.Dir(), job.RequestID, tt.want)
 			}
-			if b, err := os.ReadFile(p); err != nil || string(b) != "the video bytes" {
+			if b, err := os.ReadFile(p); err != nil || string(b) != videoBytes {
 				t.Errorf("%s holds %q (%v)", p, b, err)
 			}
 			links := 0

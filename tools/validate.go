@@ -22,8 +22,9 @@ var english = message.NewPrinter(language.English)
 // start-up (a test compiles every tool's schema, so a bad one fails in
 // CI, not in a user's call).
 type validator struct {
-	name string
-	doc  map[string]any // the schema as a document, to name allowed values
+	name  string
+	doc   map[string]any // the schema as a document, to name allowed values
+	media mediaRules     // what its media fields' data: URIs must be
 
 	once   sync.Once
 	schema *jsonschema.Schema
@@ -61,17 +62,19 @@ func (v *validator) check(args map[string]any) error {
 	if args == nil {
 		inst = map[string]any{}
 	}
+	msgs := v.media.check(args)
 	err = schema.Validate(inst)
-	if err == nil {
+	if err == nil && len(msgs) == 0 {
 		return nil
 	}
-	ve, ok := err.(*jsonschema.ValidationError)
-	if !ok {
-		return err
-	}
-	var msgs []string
-	for _, leaf := range leaves(ve) {
-		msgs = append(msgs, v.describe(leaf, inst))
+	if err != nil {
+		ve, ok := err.(*jsonschema.ValidationError)
+		if !ok {
+			return err
+		}
+		for _, leaf := range leaves(ve) {
+			msgs = append(msgs, v.describe(leaf, inst))
+		}
 	}
 	sort.Strings(msgs)
 	msgs = dedupe(msgs)

@@ -57,6 +57,12 @@ func sniff(b []byte) string {
 			return "video/quicktime"
 		case brand == "M4A " || brand == "M4B ":
 			return "audio/mp4"
+		case brand == "M4V ":
+			return "video/x-m4v"
+		case brand == "avif" || brand == "avis":
+			return "image/avif"
+		case brand == "heic" || brand == "heix" || brand == "mif1" || brand == "msf1":
+			return "image/heic"
 		default:
 			return "video/mp4"
 		}
@@ -104,20 +110,36 @@ var mediaExtensions = map[string]string{
 	"application/zip": "zip", // frames_zip outputs
 }
 
+// container groups the extensions of one container format: a declared
+// media type may choose among them (an mp4 declared audio/mp4 is .m4a, an
+// Ogg declared video/ogg is .ogv), never across them.
+var container = map[string]string{
+	"mp4": "bmff", "m4v": "bmff", "m4a": "bmff", "mov": "bmff",
+	"mkv": "ebml", "webm": "ebml",
+	"ogg": "ogg", "ogv": "ogg",
+}
+
 // MediaExtension names the extension (without the dot) a downloaded file
-// is saved with: from the media type fal declares for it, when that is on
-// the allow-list (the first of declared that is), else from its first
-// bytes (head), else "bin". A file name fal sends is never consulted.
+// is saved with. The file's first bytes (head) decide: a known media
+// container gets its extension; anything else — a page, a script, a
+// program, text, bytes no sniffer knows — is "bin", whatever type fal
+// declares. A declared media type (the first of declared on the
+// allow-list) only chooses among the names of the container the bytes
+// are. A file name fal sends is never consulted.
 func MediaExtension(head []byte, declared ...string) string {
+	ext, ok := mediaExtensions[sniff(head)]
+	if !ok {
+		return "bin"
+	}
 	for _, d := range declared {
 		if mt, _, err := mime.ParseMediaType(d); err == nil {
-			if ext, ok := mediaExtensions[mt]; ok {
+			if dext, ok := mediaExtensions[mt]; ok {
+				if dext == ext || container[dext] != "" && container[dext] == container[ext] {
+					return dext
+				}
 				return ext
 			}
 		}
 	}
-	if ext, ok := mediaExtensions[sniff(head)]; ok {
-		return ext
-	}
-	return "bin"
+	return ext
 }

@@ -71,6 +71,15 @@ func (p *Policy) With(dirs []string) *Policy {
 	return q
 }
 
+// MaxSize is the largest file the policy lets through (--max-upload-size);
+// 0: no limit (and for no policy).
+func (p *Policy) MaxSize() int64 {
+	if p == nil {
+		return 0
+	}
+	return p.maxSize
+}
+
 // Allowed returns the allowed folders, resolved.
 func (p *Policy) Allowed() []string {
 	p.mu.RLock()

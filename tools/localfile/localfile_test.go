@@ -220,10 +220,10 @@ func TestMediaExtension(t *testing.T) {
 		head     string
 		want     string
 	}{
-		{[]string{"video/mp4"}, "", "mp4"},
-		{[]string{"Video/MP4; codecs=avc1"}, "", "mp4"},
+		{[]string{"video/mp4"}, "\x00\x00\x00\x18ftypisom", "mp4"},
+		{[]string{"Video/MP4; codecs=avc1"}, "\x00\x00\x00\x18ftypisom", "mp4"},
 		{[]string{"text/html"}, "\x00\x00\x00\x18ftypisom", "mp4"}, // not on the list: the bytes tell
-		{[]string{"", "image/png"}, "", "png"},                     // the first declared type on the list
+		{[]string{"", "image/png"}, "\x89PNG\r\n\x1a\n", "png"},    // the first declared type on the list
 		{[]string{"application/x-msdownload"}, "MZ\x90\x00", "bin"},
 		{[]string{"text/html"}, "<!DOCTYPE html><html>", "bin"},
 		{[]string{"application/x-sh"}, "#!/bin/sh\nrm -rf ~\n", "bin"},
@@ -232,6 +232,17 @@ func TestMediaExtension(t *testing.T) {
 		{nil, "PK\x03\x04frames", "zip"},
 		{[]string{"application/octet-stream"}, "plain text", "bin"},
 		{nil, "", "bin"},
+		// The bytes decide, not the declared type.
+		{[]string{"video/mp4"}, "", "bin"},
+		{[]string{"video/mp4"}, "<!DOCTYPE html><html>", "bin"},
+		{[]string{"video/mp4"}, "plain text", "bin"},
+		{[]string{"video/mp4"}, "#!/bin/sh\n", "bin"},
+		{[]string{"video/mp4"}, "\x89PNG\r\n\x1a\n", "png"},
+		{[]string{"image/png"}, "\x00\x00\x00\x18ftypisom", "mp4"},
+		{[]string{"audio/mp4"}, "\x00\x00\x00\x18ftypisom", "m4a"}, // same container: the declared name
+		{[]string{"video/mp4"}, "\x00\x00\x00\x18ftypavif", "avif"},
+		{[]string{"video/ogg"}, "OggS\x00\x02", "ogv"},
+		{[]string{"video/webm"}, "\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01matroska", "webm"},
 		{[]string{"not a media type;;"}, "\xff\xd8\xff\xe0", "jpg"},
 	}
 	for _, tt := range tests {

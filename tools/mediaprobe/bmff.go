@@ -208,10 +208,11 @@ func parseMoov(moov []byte, in *Info) error {
 			in.DurationSeconds = trackSeconds(audio)
 		}
 	}
-	return nil
+	return checkDuration(in.DurationSeconds)
 }
 
-// timeHeader reads the timescale and duration of an mvhd or mdhd body.
+// timeHeader reads the timescale and duration of an mvhd or mdhd body. A
+// duration of all ones is ISO 14496-12's "unknown": read as 0.
 func timeHeader(b []byte) (timescale uint32, duration uint64, ok bool) {
 	if len(b) < 4 {
 		return 0, 0, false
@@ -220,12 +221,18 @@ func timeHeader(b []byte) (timescale uint32, duration uint64, ok bool) {
 		if len(b) < 4+8+8+4+8 {
 			return 0, 0, false
 		}
-		return binary.BigEndian.Uint32(b[20:24]), binary.BigEndian.Uint64(b[24:32]), true
+		if duration = binary.BigEndian.Uint64(b[24:32]); duration == math.MaxUint64 {
+			duration = 0
+		}
+		return binary.BigEndian.Uint32(b[20:24]), duration, true
 	}
 	if len(b) < 4+4+4+4+4 {
 		return 0, 0, false
 	}
-	return binary.BigEndian.Uint32(b[12:16]), uint64(binary.BigEndian.Uint32(b[16:20])), true
+	if duration = uint64(binary.BigEndian.Uint32(b[16:20])); duration == math.MaxUint32 {
+		duration = 0
+	}
+	return binary.BigEndian.Uint32(b[12:16]), duration, true
 }
 
 func parseTrak(trak []byte) track {

@@ -3,6 +3,12 @@
 // one is on PATH; without it, a small reader of ISO-BMFF headers (mp4, mov)
 // answers for those containers. URLs are read with range requests, header
 // boxes only: the media data is never downloaded.
+//
+// Only self-contained containers are probed: ISO-BMFF (mp4, mov), Matroska
+// / WebM and MPEG-TS, told by their first bytes before ffprobe runs, and
+// ffprobe is held to that demuxer. Playlists and manifests (HLS, DASH,
+// concat scripts) name other files, which ffprobe would open wherever
+// they are; they are refused (ErrUnsupportedContainer).
 package mediaprobe
 
 import (
@@ -117,28 +123,40 @@ func (p *Prober) ffprobe() string {
 
 // ProbeFile probes an opened local file of the given size. The file is
 // passed to ffprobe as an inherited descriptor, never by name, so what is
-// probed is what the caller opened.
+// probed is what the caller opened; its first bytes are sniffed first, and
+// a file that is not mp4/mov, Matroska/WebM or MPEG-TS (a playlist or
+// manifest that names other files, say) is refused before ffprobe runs,
+// with ErrUnsupportedContainer and what it looks like.
 func (p *Prober) ProbeFile(ctx context.Context, f *os.File, size int64) (Info, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
+	head, err := readHead(f)
+	if err != nil {
+		return Info{}, err
+	}
+	fam, err := sniff(head)
+	if err != nil {
+		return Info{}, err
+	}
 	if bin := p.ffprobe(); bin != "" {
-		in, err := runFFprobe(ctx, bin, f, "")
+		in, err := runFFprobe(ctx, bin, f, "", fam)
 		if err != nil {
 			return Info{}, err
 		}
 		in.SizeBytes = size
 		return in, nil
 	}
-	in, err := ReadBMFF(f, size)
-	if errors.Is(err, ErrNotBMFF) {
+	if fam != famBMFF {
 		return Info{}, ErrNeedFFprobe
 	}
-	return in, err
+	return ReadBMFF(f, size)
 }
 
 // ProbeURL probes an http(s) URL. mp4 and mov are read by the built-in
-// reader with range requests for the header boxes only; other containers
-// go to ffprobe (which reads what it needs itself), when there is one.
+// reader with range requests for the header boxes only (at most
+// MaxRangeRequests); other containers go to ffprobe (which reads what it
+// needs itself), when there is one and the prober may hand it URLs, after
+// the same sniff of the first bytes as ProbeFile.
 func (p *Prober) ProbeURL(ctx context.Context, url string) (Info, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
@@ -146,7 +164,7 @@ func (p *Prober) ProbeURL(ctx context.Context, url string) (Info, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	r := &rangeReader{ctx: ctx, client: hc, url: url}
+	r := newRangeReader(ctx, hc, url)
 	in, err := readBMFF(r, -1)
 	if err == nil || !errors.Is(err, ErrNotBMFF) {
 		return in, err
@@ -158,7 +176,15 @@ func (p *Prober) ProbeURL(ctx context.Context, url string) (Info, error) {
 	if bin == "" {
 		return Info{}, ErrNeedFFprobe
 	}
-	in, err = runFFprobe(ctx, bin, nil, url)
+	head, err := readHead(r)
+	if err != nil {
+		return Info{}, err
+	}
+	fam, err := sniff(head)
+	if err != nil {
+		return Info{}, err
+	}
+	in, err = runFFprobe(ctx, bin, nil, url, fam)
 	if err != nil {
 		return Info{}, err
 	}

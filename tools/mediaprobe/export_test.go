@@ -1,0 +1,4 @@
+package mediaprobe
+
+// ParseFFprobe is parseFFprobe, for the tests.
+var ParseFFprobe = parseFFprobe
