@@ -172,3 +172,28 @@ func TestReusedFlag(t *testing.T) {
 		})
 	}
 }
+
+// TestFileChangedDuringUpload: a file rewritten (same size) after the call
+// hashed it, while it is being uploaded, is refused: no job runs on bytes
+// other than those its dedupe key names.
+func TestFileChangedDuringUpload(t *testing.T) {
+	emu := faltest.NewServer(faltest.Options{Key: testKey})
+	t.Cleanup(emu.Close)
+	files := t.TempDir()
+	const v1, v2 = "\x00\x00\x00\x18ftypisom first take", "\x00\x00\x00\x18ftypisom other take"
+	clip := writeFile(t, filepath.Join(files, "clip.mp4"), v1)
+	stop := emu.OnRequest(func(r faltest.Request) {
+		if r.Op == faltest.OpInitiate {
+			_ = os.WriteFile(clip, []byte(v2), 0o600) // in place: the same file, other bytes
+		}
+	})
+	t.Cleanup(stop)
+	h := newHarnessOn(t, emu, mcp.ProtocolVersion20260728, withDedupe, allowing(t, files))
+	res := h.call(t, ctxT(t), "upscale_video", map[string]any{"video_url": clip, "wait_seconds": 0})
+	if !res.IsError || !strings.Contains(text(res), "changed while it was being read") {
+		t.Errorf("a file changed during its upload: %s", text(res))
+	}
+	if n := submits(emu); n != 0 {
+		t.Errorf("%d submits of a file that changed after it was hashed, want 0", n)
+	}
+}
