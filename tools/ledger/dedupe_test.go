@@ -84,3 +84,37 @@ func TestPrepareDedupeAtomic(t *testing.T) {
 		})
 	}
 }
+
+// TestUploadsByContent: an upload is found by its bytes, content type and
+// target only — the same path, size and modification time with other
+// bytes, or the same bytes sent to another target, find nothing.
+func TestUploadsByContent(t *testing.T) {
+	ctx := context.Background()
+	l := open(t, t.TempDir())
+	now := time.Now()
+	up := ledger.Upload{Path: "/f/clip.mp4", Size: 10, ModTime: 7, SHA256: "aaa", Target: "fal one", URL: "https://cdn/a", ContentType: "video/mp4", UploadedAt: now}
+	if err := l.RememberUpload(ctx, up); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.RememberUpload(ctx, ledger.Upload{Path: "/f/x.mp4", URL: "https://cdn/x", ContentType: "video/mp4"}); err == nil {
+		t.Error("an upload without its SHA-256 and target was remembered")
+	}
+	for _, c := range []struct {
+		name            string
+		sha, ct, target string
+		since           time.Time
+		want            bool
+	}{
+		{"same bytes, type and target", "aaa", "video/mp4", "fal one", now.Add(-time.Hour), true},
+		{"other bytes (same path, size, mtime)", "bbb", "video/mp4", "fal one", now.Add(-time.Hour), false},
+		{"another target", "aaa", "video/mp4", "dry-run", now.Add(-time.Hour), false},
+		{"another content type", "aaa", "video/quicktime", "fal one", now.Add(-time.Hour), false},
+		{"too old", "aaa", "video/mp4", "fal one", now.Add(time.Hour), false},
+		{"no hash", "", "video/mp4", "fal one", now.Add(-time.Hour), false},
+	} {
+		got, ok, err := l.FindUpload(ctx, c.sha, c.ct, c.target, c.since)
+		if err != nil || ok != c.want || ok && got.URL != up.URL {
+			t.Errorf("%s: FindUpload = %+v %v %v, want found %v", c.name, got, ok, err, c.want)
+		}
+	}
+}
