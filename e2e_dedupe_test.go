@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -154,4 +156,76 @@ func jsonOf(v any) (map[string]any, error) {
 	}
 	var m map[string]any
 	return m, json.Unmarshal(b, &m)
+}
+
+// procRead is the bytes a process has read so far (rchar of
+// /proc/<pid>/io: files, pipes and sockets alike).
+func procRead(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		t.Skipf("cannot read the process's I/O counters: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "rchar: "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no rchar in /proc/%d/io", pid)
+	return 0
+}
+
+// TestLocalFileReadTwice: a call with a large local file reads it twice —
+// once to hash it for dedupe, once as it is uploaded (and checked against
+// that hash) — not a third time; a second identical call reads it once
+// (the hash) and uploads nothing.
+func TestLocalFileReadTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("96 MiB file")
+	}
+	emu := faltest.NewServer(faltest.Options{Key: e2eKey})
+	t.Cleanup(emu.Close)
+	emu.SetScript("fal-ai/video-upscaler", faltest.Script{Manual: true})
+	files := t.TempDir()
+	const size = 96 << 20 // above the multipart threshold
+	clip := filepath.Join(files, "big.mp4")
+	f, err := os.Create(clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("\x00\x00\x00\x18ftypisom"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(size); err != nil { // sparse
+		t.Fatal(err)
+	}
+	f.Close()
+	p := startSpendProcess(t, emu, t.TempDir(), mcp.ProtocolVersion20260728, nil, "FAL_VIDEO_MCP_ALLOW_DIRS="+files)
+	ctx := ctxE2E(t)
+	pid := p.cmd.Process.Pid
+	call := func() (int64, tools.Job) {
+		before := procRead(t, pid)
+		res, job, err := callTool(ctx, p.client, "upscale_video", map[string]any{"video_url": clip, "wait_seconds": 0}, nil)
+		if err != nil || res.IsError {
+			t.Fatalf("%v %s", err, textOf(res))
+		}
+		return procRead(t, pid) - before, job
+	}
+	read, first := call()
+	t.Logf("first call: %d bytes read for a %d-byte file (%.2f×)", read, size, float64(read)/size)
+	if read > size*5/2 {
+		t.Errorf("the first call read %d bytes (%.2f× the file): want the hash and the upload only (2×)", read, float64(read)/size)
+	}
+	if read < size*2 {
+		t.Errorf("the first call read %d bytes (%.2f× the file): less than hashing and uploading it", read, float64(read)/size)
+	}
+	read, again := call()
+	t.Logf("identical call: %d bytes read (%.2f×)", read, float64(read)/size)
+	if again.RequestID != first.RequestID || read > size*3/2 {
+		t.Errorf("identical call: job %s (want %s), %d bytes read (%.2f×): want the hash only", again.RequestID, first.RequestID, read, float64(read)/size)
+	}
 }
