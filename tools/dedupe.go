@@ -160,6 +160,10 @@ func (s *toolset) duplicateResult(ctx context.Context, req mcp.CallToolRequest, 
 	return res
 }
 
+// inFlightFor is how long after its write-ahead a submit may still be
+// waiting for fal's answer (fal's request timeout, with room to spare).
+const inFlightFor = 3 * time.Minute
+
 // submittedElsewhere waits, for a job another process has written ahead
 // and is submitting right now (still under its local id, its answer not
 // yet in), until fal's answer is recorded — at most until the call's wait
@@ -167,8 +171,9 @@ func (s *toolset) duplicateResult(ctx context.Context, req mcp.CallToolRequest, 
 // request id rather than a job that looks lost.
 func (s *toolset) submittedElsewhere(ctx context.Context, job Job, wait time.Duration) (Job, error) {
 	led := s.jobs.led
-	if led == nil || job.Status != StatusUnknown || !strings.HasPrefix(job.RequestID, "local-") || job.Error != "" {
-		return job, nil
+	if led == nil || job.Status != StatusUnknown || !strings.HasPrefix(job.RequestID, "local-") || job.Error != "" ||
+		time.Since(job.SubmittedAt) > inFlightFor {
+		return job, nil // not in flight: a submit whose answer was lost (or a crash), shown as it is
 	}
 	// (This process's own identical calls never meet their write-ahead in
 	// flight: spending.claim holds them until the submit is answered.)
@@ -185,6 +190,11 @@ func (s *toolset) submittedElsewhere(ctx context.Context, job Job, wait time.Dur
 		case errors.Is(err, ledger.ErrNotFound):
 			return job, fmt.Errorf("an identical call (job %s) was being submitted by another process, and fal refused it; call again to submit this one", localID)
 		case err == nil && (lj.Status != StatusUnknown || lj.Error != ""):
+			if lj.RequestID != localID { // drop the copy read under the local id: the job goes by fal's id now
+				s.jobs.mu.Lock()
+				s.jobs.forget(localID)
+				s.jobs.mu.Unlock()
+			}
 			if j, _, ok := s.jobs.get(lj.RequestID); ok {
 				return j, nil
 			}
