@@ -210,6 +210,13 @@ func (s *toolset) submittedElsewhere(ctx context.Context, job Job, wait time.Dur
 	}
 }
 
+// isDuplicate reports whether the write-ahead found the same call's job
+// (ledger.DuplicateError).
+func isDuplicate(err error) bool {
+	var dup *ledger.DuplicateError
+	return errors.As(err, &dup)
+}
+
 // duplicateOf returns the job an error of the write-ahead names as the
 // same call's (ledger.DuplicateError): another process wrote it between
 // this call's dedupe check and its own write-ahead.

@@ -182,7 +182,7 @@ func (s *toolset) submit(ctx context.Context, row schemas.Endpoint, input any, c
 	if err := s.jobs.prepare(Job{RequestID: localID, EndpointID: row.ID, Tool: row.Tool, Status: StatusUnknown,
 		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun, Input: sent,
 		EstimatedCostUSD: c.est.USD, CostBasis: c.est.Basis, inputHash: c.hash, dedupeSince: c.dedupeSince}, sent, c.budgetCap(s.opts.Budget)); err != nil {
-		if _, dup := s.duplicateOf(err); dup {
+		if isDuplicate(err) {
 			return Job{}, err
 		}
 		return Job{}, s.overBudget(ctx, row, c.est, err)
