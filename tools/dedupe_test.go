@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,27 +174,61 @@ func TestReusedFlag(t *testing.T) {
 	}
 }
 
-// TestFileChangedDuringUpload: a file rewritten (same size) after the call
-// hashed it, while it is being uploaded, is refused: no job runs on bytes
-// other than those its dedupe key names.
+// TestFileChangedDuringUpload: a file rewritten in place (same size)
+// after the call hashed it, while it is being uploaded — in one PUT or in
+// parts — is refused: no job runs on bytes other than those its dedupe
+// key names, and a multipart upload is never completed.
 func TestFileChangedDuringUpload(t *testing.T) {
-	emu := faltest.NewServer(faltest.Options{Key: testKey})
-	t.Cleanup(emu.Close)
-	files := t.TempDir()
-	const v1, v2 = "\x00\x00\x00\x18ftypisom first take", "\x00\x00\x00\x18ftypisom other take"
-	clip := writeFile(t, filepath.Join(files, "clip.mp4"), v1)
-	stop := emu.OnRequest(func(r faltest.Request) {
-		if r.Op == faltest.OpInitiate {
-			_ = os.WriteFile(clip, []byte(v2), 0o600) // in place: the same file, other bytes
-		}
-	})
-	t.Cleanup(stop)
-	h := newHarnessOn(t, emu, mcp.ProtocolVersion20260728, withDedupe, allowing(t, files))
-	res := h.call(t, ctxT(t), "upscale_video", map[string]any{"video_url": clip, "wait_seconds": 0})
-	if !res.IsError || !strings.Contains(text(res), "changed while it was being read") {
-		t.Errorf("a file changed during its upload: %s", text(res))
-	}
-	if n := submits(emu); n != 0 {
-		t.Errorf("%d submits of a file that changed after it was hashed, want 0", n)
+	for _, c := range []struct {
+		name string
+		size int64
+		when faltest.Op // the file changes as this request reaches fal
+	}{
+		{"one PUT", 0, faltest.OpInitiate},
+		{"in parts", falqueue.MultipartThreshold + 1<<20, faltest.OpPart},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.size > 0 && testing.Short() {
+				t.Skip("a multipart upload")
+			}
+			emu := faltest.NewServer(faltest.Options{Key: testKey})
+			t.Cleanup(emu.Close)
+			files := t.TempDir()
+			clip := writeFile(t, filepath.Join(files, "clip.mp4"), "\x00\x00\x00\x18ftypisom first take")
+			if c.size > 0 {
+				if err := os.Truncate(clip, c.size); err != nil { // sparse
+					t.Fatal(err)
+				}
+			}
+			var once sync.Once
+			stop := emu.OnRequest(func(r faltest.Request) {
+				if r.Op != c.when {
+					return
+				}
+				once.Do(func() { // the last byte, in place: same file, same size, other bytes
+					f, err := os.OpenFile(clip, os.O_WRONLY, 0)
+					if err != nil {
+						panic(err)
+					}
+					defer f.Close()
+					fi, _ := f.Stat()
+					if _, err := f.WriteAt([]byte{'!'}, fi.Size()-1); err != nil {
+						panic(err)
+					}
+				})
+			})
+			t.Cleanup(stop)
+			h := newHarnessOn(t, emu, mcp.ProtocolVersion20260728, withDedupe, allowing(t, files))
+			res := h.call(t, ctxT(t), "upscale_video", map[string]any{"video_url": clip, "wait_seconds": 0})
+			if !res.IsError || !strings.Contains(text(res), "changed while it was being read") {
+				t.Errorf("a file changed during its upload: %s", text(res))
+			}
+			if n := submits(emu); n != 0 {
+				t.Errorf("%d submits of a file that changed after it was hashed, want 0", n)
+			}
+			if n := countOp(emu, faltest.OpComplete); n != 0 {
+				t.Errorf("the upload of a file that changed was completed")
+			}
+		})
 	}
 }
