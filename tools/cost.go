@@ -41,6 +41,12 @@ func spendArgsOf(req mcp.CallToolRequest) spendArgs {
 type jobCost struct {
 	est  schemas.Estimate
 	hash string
+	// files are the SHA-256 of the call's local files, taken for hash: the
+	// upload sends the bytes they name (see canonicalHash).
+	files map[string]string
+	// dedupeSince makes the write-ahead return a job of the same input
+	// submitted since then instead of writing (unset: force_new).
+	dedupeSince time.Time
 	// done ends this call's claim on its input (see spending.claim); the
 	// handler calls it once the submit is over.
 	done func()
@@ -82,8 +88,9 @@ func (et *endpointTool) gate(ctx context.Context, req mcp.CallToolRequest, sa sp
 		return c, s.estimateResult(ctx, et.row, c.est)
 	}
 	if s.opts.DedupeWindow > 0 {
-		c.hash = et.canonicalHash(ctx, args)
+		c.hash, c.files = et.canonicalHash(ctx, args)
 		if !sa.forceNew && c.hash != "" {
+			c.dedupeSince = time.Now().Add(-s.opts.DedupeWindow)
 			// An identical call of this process still on its way to fal
 			// (uploading, say) is waited for; then the ledger is asked.
 			for c.done == nil {

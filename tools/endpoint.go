@@ -77,7 +77,7 @@ func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*m
 		return mcp.NewToolResultError("no fal key is set, so nothing was submitted: set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) " +
 			"in the server's environment, or start it with --dry-run to try the tools offline."), nil
 	}
-	if err := s.uploads.resolveMedia(ctx, args, et.media); err != nil {
+	if err := s.uploads.resolveMedia(ctx, args, et.media, cost.files); err != nil {
 		return mcp.NewToolResultError(fmt.Sprintf("%s: %v\nNothing was submitted.", et.row.Tool, err)), nil
 	}
 	if input, err = et.decode(args); err != nil {
@@ -85,6 +85,10 @@ func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*m
 	}
 	job, err := s.submit(ctx, et.row, input, cost)
 	cost.done() // the job is in the ledger: an identical call now finds it
+	// Another process wrote the same call ahead first: answer with its job.
+	if dup, ok := s.duplicateOf(err); ok {
+		return s.duplicateResult(ctx, req, dup, wait), nil
+	}
 	if err != nil {
 		return mcp.NewToolResultError(err.Error()), nil
 	}
@@ -177,7 +181,10 @@ func (s *toolset) submit(ctx context.Context, row schemas.Endpoint, input any, c
 	localID := newLocalID()
 	if err := s.jobs.prepare(Job{RequestID: localID, EndpointID: row.ID, Tool: row.Tool, Status: StatusUnknown,
 		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun, Input: sent,
-		EstimatedCostUSD: c.est.USD, CostBasis: c.est.Basis, inputHash: c.hash}, sent, c.budgetCap(s.opts.Budget)); err != nil {
+		EstimatedCostUSD: c.est.USD, CostBasis: c.est.Basis, inputHash: c.hash, dedupeSince: c.dedupeSince}, sent, c.budgetCap(s.opts.Budget)); err != nil {
+		if isDuplicate(err) {
+			return Job{}, err
+		}
 		return Job{}, s.overBudget(ctx, row, c.est, err)
 	}
 	h, err := s.opts.Fal.Submit(context.WithoutCancel(ctx), row.ID, json.RawMessage(sent), falqueue.SubmitOptions{})

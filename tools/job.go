@@ -52,9 +52,15 @@ type Job struct {
 	// EstimatedCostUSD is always present: null when the cost is unknown.
 	EstimatedCostUSD *float64 `json:"estimated_cost_usd" jsonschema:"oneof_type=number;null" jsonschema_description:"The job's cost in USD as estimated before it was submitted, from fal's price and the input; null when it is not known."`
 	CostBasis        string   `json:"cost_basis,omitempty" jsonschema_description:"How the estimate was reached (5 s × $0.08/s at 720p), or why the cost is unknown."`
+	// Reused marks a call answered with an earlier job instead of a new one
+	// (the dedupe window): ReusedReason says why, and Next how to get a new
+	// job instead.
+	Reused       bool   `json:"reused,omitempty" jsonschema_description:"True when this call was answered with an earlier job of the same call instead of submitting a new one; next says how to submit a new one."`
+	ReusedReason string `json:"reused_reason,omitempty" jsonschema_description:"Why the earlier job was returned, when reused."`
 
-	fetchFailed bool   // failed only because the result could not be fetched
-	inputHash   string // the tool's canonical input, for dedupe
+	fetchFailed bool      // failed only because the result could not be fetched
+	inputHash   string    // the tool's canonical input, for dedupe
+	dedupeSince time.Time // set: the write-ahead returns a job of the same input since then (ledger.Job.DedupeSince)
 }
 
 // OutputFile is one file of a job's output.

@@ -2,10 +2,8 @@ package tools
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -23,9 +21,11 @@ import (
 )
 
 // uploads turns local files given as media inputs into fal CDN URLs, each
-// file once: a file already uploaded (same path, size and modification
-// time, or the same bytes) reuses its URL while it is fresh. The ledger,
-// when there is one, remembers uploads across restarts.
+// file's bytes once: bytes already uploaded to the same target (the same
+// SHA-256, content type, fal host and account) reuse their URL while it is
+// fresh. A file is known by its bytes only — never by its path, size or
+// modification time, which can stay the same while the bytes change. The
+// ledger, when there is one, remembers uploads across restarts.
 type uploads struct {
 	policy *localfile.Policy
 	roots  bool // the client's MCP roots are allowed too (Options.ClientRoots)
@@ -40,10 +40,10 @@ type uploads struct {
 // uploads longer; a day keeps clear of any retention it may apply.
 const uploadFresh = 24 * time.Hour
 
+// uploadKey is an upload's content: its bytes' SHA-256 and content type.
 type uploadKey struct {
-	path    string
-	size    int64
-	modTime int64
+	sha256      string
+	contentType string
 }
 
 type uploaded struct {
@@ -64,27 +64,47 @@ func (u *uploads) open(ctx context.Context, name string) (*localfile.File, error
 }
 
 // upload uploads a local file (an absolute path or a file: URL) that the
-// policy allows, or returns the URL of its earlier upload.
+// policy allows, or returns the URL of an earlier upload of the same bytes.
 func (u *uploads) upload(ctx context.Context, name string) (uploaded, error) {
+	return u.uploadSum(ctx, name, "")
+}
+
+// target is where uploads go: the fal host and account (falqueue's
+// Client.Target), never the key.
+func (u *uploads) target() string {
+	if u.fal == nil {
+		return ""
+	}
+	return u.fal.Target()
+}
+
+// uploadSum is upload of a file whose SHA-256 the call may already have
+// taken. sum is the SHA-256 the call already took of the file (its
+// canonical input names the file by it), or "" to hash it here. The bytes
+// uploaded are checked, as they are read, to be the bytes of sum: a file
+// written to in between is refused (localfile.ErrChanged), never uploaded
+// under a hash that is not its own.
+func (u *uploads) uploadSum(ctx context.Context, name, sum string) (uploaded, error) {
 	f, err := u.open(ctx, name)
 	if err != nil {
 		return uploaded{}, err
 	}
 	defer f.Close()
-	key := uploadKey{f.Path, f.Size, f.ModTime}
+	if sum == "" {
+		if sum, err = f.Hash(); err != nil {
+			return uploaded{}, fmt.Errorf("reading %s: %w", name, err)
+		}
+	}
+	key := uploadKey{sum, f.ContentType}
 	u.mu.Lock()
 	prev, ok := u.done[key]
 	u.mu.Unlock()
 	if ok && time.Since(prev.at) < uploadFresh {
 		return prev, nil
 	}
-	sum, err := fileSHA256(f.File)
-	if err != nil {
-		return uploaded{}, fmt.Errorf("reading %s: %w", name, err)
-	}
 	if u.led != nil {
 		lctx, cancel := context.WithTimeout(ctx, ledgerTimeout)
-		found, ok, err := u.led.FindUpload(lctx, f.Path, f.Size, f.ModTime, sum, time.Now().Add(-uploadFresh))
+		found, ok, err := u.led.FindUpload(lctx, sum, f.ContentType, u.target(), time.Now().Add(-uploadFresh))
 		cancel()
 		if err == nil && ok {
 			up := uploaded{URL: found.URL, ContentType: found.ContentType, Size: found.Size, at: found.UploadedAt}
@@ -94,7 +114,12 @@ func (u *uploads) upload(ctx context.Context, name string) (uploaded, error) {
 			return up, nil
 		}
 	}
-	url, err := u.fal.Upload(ctx, f.File, f.Size, falqueue.UploadOptions{ContentType: f.ContentType, FileName: baseName(f.Path)})
+	body := f.Verified(sum)
+	url, err := u.fal.Upload(ctx, body, f.Size, falqueue.UploadOptions{ContentType: f.ContentType, FileName: baseName(f.Path)})
+	if errors.Is(err, localfile.ErrChanged) || err == nil && !body.Done() {
+		return uploaded{}, fmt.Errorf("%s changed while it was being read (it is not the file this call was checked against); "+
+			"nothing was submitted: call again once the file is no longer being written", name)
+	}
 	if err != nil {
 		return uploaded{}, fmt.Errorf("uploading %s to fal: %w", name, err)
 	}
@@ -104,23 +129,11 @@ func (u *uploads) upload(ctx context.Context, name string) (uploaded, error) {
 	u.mu.Unlock()
 	if u.led != nil {
 		lctx, cancel := context.WithTimeout(ctx, ledgerTimeout)
-		_ = u.led.RememberUpload(lctx, ledger.Upload{Path: f.Path, Size: f.Size, ModTime: f.ModTime, SHA256: sum,
+		_ = u.led.RememberUpload(lctx, ledger.Upload{Path: f.Path, Size: f.Size, ModTime: f.ModTime, SHA256: sum, Target: u.target(),
 			URL: url, ContentType: f.ContentType, UploadedAt: up.at})
 		cancel()
 	}
 	return up, nil
-}
-
-// fileSHA256 hashes a file and rewinds it.
-func fileSHA256(f *os.File) (string, error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func baseName(p string) string { return p[strings.LastIndex(p, "/")+1:] }
@@ -129,8 +142,10 @@ func baseName(p string) string { return p[strings.LastIndex(p, "/")+1:] }
 // such as "video_url", "ref_image_urls[]", "images[].image_url") with the
 // URL of its upload; http(s) URLs and data URIs pass through as they are.
 // Every value is classified first: if any is not acceptable, nothing is
-// uploaded and the error lists them all.
-func (u *uploads) resolveMedia(ctx context.Context, args map[string]any, paths []string) error {
+// uploaded and the error lists them all. sums are the SHA-256 of local
+// files the call already hashed (canonicalHash), by value; a file not in
+// it is hashed as it is uploaded.
+func (u *uploads) resolveMedia(ctx context.Context, args map[string]any, paths []string, sums map[string]string) error {
 	var problems []string
 	for _, p := range paths {
 		eachMedia(args, strings.Split(p, "."), "", func(field, s string, _ func(string)) {
@@ -148,7 +163,7 @@ func (u *uploads) resolveMedia(ctx context.Context, args map[string]any, paths [
 			if local, _ := classifyMedia(s); !local || err != nil {
 				return
 			}
-			up, uerr := u.upload(ctx, s)
+			up, uerr := u.uploadSum(ctx, s, sums[s])
 			if uerr != nil {
 				err = fmt.Errorf("%s: %w", field, uerr)
 				return

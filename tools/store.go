@@ -116,8 +116,9 @@ func (s *jobStore) prepare(j Job, input json.RawMessage, budget *ledger.SpendCap
 	defer cancel()
 	err := s.led.Prepare(ctx, ledger.Job{LocalID: j.RequestID, EndpointID: j.EndpointID, Tool: j.Tool, Input: input,
 		DryRun: j.DryRun, SubmittedAt: j.SubmittedAt, EstimatedCostUSD: j.EstimatedCostUSD, CostBasis: j.CostBasis, InputHash: j.inputHash,
-		Cap: budget})
-	if errors.Is(err, ledger.ErrOverBudget) {
+		DedupeSince: j.dedupeSince, Cap: budget})
+	var dup *ledger.DuplicateError
+	if errors.Is(err, ledger.ErrOverBudget) || errors.As(err, &dup) {
 		s.mu.Lock()
 		s.forget(j.RequestID)
 		s.mu.Unlock()

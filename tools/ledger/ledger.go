@@ -94,6 +94,13 @@ type Job struct {
 	CostBasis        string
 	// InputHash identifies the tool's canonical input, for FindDuplicate.
 	InputHash string
+	// DedupeSince, if set, makes Prepare an insert-or-return: when a job of
+	// the same tool and InputHash submitted since then has not failed or
+	// been cancelled, nothing is written and Prepare returns a
+	// *DuplicateError naming it. The check and the write are one
+	// transaction (taken with the write lock), so processes sharing the
+	// ledger cannot both write the same call.
+	DedupeSince time.Time
 	// Cap, if set, makes Prepare refuse (ErrOverBudget) a job whose
 	// estimate would take the spend since Cap.Since above Cap.USD, checked
 	// in the transaction that writes it: processes sharing the ledger
@@ -211,6 +218,13 @@ var migrations = []string{
 		currency    TEXT NOT NULL,
 		fetched_at  INTEGER NOT NULL
 	);`,
+	// Uploads are found by their bytes and where they went (the target:
+	// fal or a dry run's emulator, and the account), never by path, size
+	// or modification time. Rows from before have no target: none matches.
+	`ALTER TABLE uploads ADD COLUMN target TEXT NOT NULL DEFAULT '';
+	DROP INDEX uploads_by_file;
+	DROP INDEX uploads_by_hash;
+	CREATE INDEX uploads_by_content ON uploads (sha256, target, content_type, uploaded_at DESC);`,
 }
 
 // MaxLogs is how many log lines the ledger keeps per job (the newest).
@@ -512,6 +526,9 @@ func (l *Ledger) Prepare(ctx context.Context, j Job) error {
 	// needs both in the same transaction as the write-ahead. No event: the
 	// job's history starts when fal answers.
 	return l.exec(ctx, func(tx *sql.Tx) error {
+		if err := findDuplicate(ctx, tx, j); err != nil {
+			return err
+		}
 		if err := checkCap(ctx, tx, j); err != nil {
 			return err
 		}
@@ -521,6 +538,42 @@ func (l *Ledger) Prepare(ctx context.Context, j Job) error {
 			nullFloat(j.EstimatedCostUSD), j.CostBasis, j.InputHash)
 		return err
 	})
+}
+
+// DuplicateError is Prepare's answer when an identical call's job is
+// already in the ledger (Job.DedupeSince): that job, nothing written.
+type DuplicateError struct{ Job Job }
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("ledger: the same call is already job %s", e.Job.RequestID)
+}
+
+// findDuplicate returns a *DuplicateError when j's call already has a job
+// within its dedupe window, read in the write-ahead's transaction.
+func findDuplicate(ctx context.Context, tx *sql.Tx, j Job) error {
+	if j.DedupeSince.IsZero() || j.InputHash == "" {
+		return nil
+	}
+	found, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE tool = ? AND input_hash = ? AND submitted_at >= ? AND status NOT IN ('failed', 'cancelled')
+		ORDER BY submitted_at DESC, rowid DESC LIMIT 1`, j.Tool, j.InputHash, millis(j.DedupeSince)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return &DuplicateError{Job: found}
+}
+
+// ByLocalID returns the job written ahead under a local id, under fal's
+// request id once fal has answered (ErrNotFound if it was discarded).
+func (l *Ledger) ByLocalID(ctx context.Context, localID string) (Job, error) {
+	j, err := scanJob(l.db.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE local_id = ? ORDER BY rowid DESC LIMIT 1`, localID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Job{}, ErrNotFound
+	}
+	return j, err
 }
 
 // Submitted records fal's answer to a prepared submit: the job takes its
@@ -898,37 +951,44 @@ func (l *Ledger) Events(ctx context.Context, requestID string) ([]Event, error) 
 
 // Upload is a local file uploaded to fal's CDN.
 type Upload struct {
-	Path        string
+	Path        string // where it was read from (for the record; never matched)
 	Size        int64
-	ModTime     int64 // unix nanoseconds
-	SHA256      string
+	ModTime     int64  // unix nanoseconds (for the record; never matched)
+	SHA256      string // of the bytes uploaded, as they were read
+	Target      string // where it went: fal or a dry run's emulator, and the account
 	URL         string
 	ContentType string
 	UploadedAt  time.Time
 }
 
-// RememberUpload records an upload so that the same file is not uploaded
-// again, by this process or the next.
+// RememberUpload records an upload so that the same bytes are not
+// uploaded again to the same target, by this process or the next.
 func (l *Ledger) RememberUpload(ctx context.Context, u Upload) error {
+	if u.SHA256 == "" || u.Target == "" {
+		return errors.New("ledger: an upload is remembered by its SHA-256 and target")
+	}
 	if u.UploadedAt.IsZero() {
 		u.UploadedAt = time.Now()
 	}
 	return l.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO uploads (path, size, mod_time, sha256, url, content_type, uploaded_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, u.Path, u.Size, u.ModTime, u.SHA256, u.URL, u.ContentType, millis(u.UploadedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO uploads (path, size, mod_time, sha256, target, url, content_type, uploaded_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.Path, u.Size, u.ModTime, u.SHA256, u.Target, u.URL, u.ContentType, millis(u.UploadedAt))
 		return err
 	})
 }
 
 // FindUpload returns the newest upload since the given time of the same
-// file (path, size and modification time) or of the same bytes (sha256).
-func (l *Ledger) FindUpload(ctx context.Context, path string, size, modTime int64, sha string, since time.Time) (Upload, bool, error) {
+// bytes (sha256) with the same content type to the same target.
+func (l *Ledger) FindUpload(ctx context.Context, sha, contentType, target string, since time.Time) (Upload, bool, error) {
+	if sha == "" || target == "" {
+		return Upload{}, false, nil
+	}
 	var u Upload
 	var at int64
-	err := l.db.QueryRowContext(ctx, `SELECT path, size, mod_time, sha256, url, content_type, uploaded_at FROM uploads
-		WHERE ((path = ? AND size = ? AND mod_time = ?) OR (sha256 = ? AND sha256 != '')) AND uploaded_at >= ?
-		ORDER BY uploaded_at DESC LIMIT 1`, path, size, modTime, sha, millis(since)).
-		Scan(&u.Path, &u.Size, &u.ModTime, &u.SHA256, &u.URL, &u.ContentType, &at)
+	err := l.db.QueryRowContext(ctx, `SELECT path, size, mod_time, sha256, target, url, content_type, uploaded_at FROM uploads
+		WHERE sha256 = ? AND target = ? AND content_type = ? AND uploaded_at >= ?
+		ORDER BY uploaded_at DESC LIMIT 1`, sha, target, contentType, millis(since)).
+		Scan(&u.Path, &u.Size, &u.ModTime, &u.SHA256, &u.Target, &u.URL, &u.ContentType, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Upload{}, false, nil
 	}
