@@ -111,7 +111,9 @@ func TestUnitOf(t *testing.T) {
 // of $0 in any unit (as fal's pricing API could answer), the estimate is
 // unknown, with the reason.
 func TestNoPaidEndpointIsFree(t *testing.T) {
-	facts := func(string) (MediaFacts, bool) { return MediaFacts{Seconds: 5, Frames: 81, Width: 640, Height: 360}, true }
+	facts := func(string) (MediaFacts, bool) {
+		return MediaFacts{Seconds: 5, Frames: 81, Width: 640, Height: 360}, true
+	}
 	for _, row := range Catalog {
 		raw, err := row.ExampleInput()
 		if err != nil {
