@@ -86,7 +86,7 @@ func TestEstimates(t *testing.T) {
 		{"pixverse_extend_video_fast", map[string]any{"video_url": clip, "prompt": "p", "resolution": "540p"}, usd(0.3)},
 		{"pixverse_extend_video_fast", map[string]any{"video_url": clip, "prompt": "p"}, usd(0.4)},
 		{"upscale_video", map[string]any{"video_url": clip, "scale": 4}, usd(64 * 4 * 48 * 4 * 10 / 1e6 * 0.0008)},
-		{"interpolate_video_frames", map[string]any{"video_url": clip}, usd(0)},
+		{"interpolate_video_frames", map[string]any{"video_url": clip}, nil},              // priced per compute second: never free
 		{"upscale_video", map[string]any{"video_url": "https://example.com/in.mp4"}, nil}, // its size is not known
 		{"magi_extend_video", map[string]any{"video_url": clip, "prompt": "p"}, nil},      // fal publishes no price
 		{"ray2_modify_video", map[string]any{"video_url": clip, "prompt": "a prompt"}, nil},
@@ -111,6 +111,13 @@ func TestEstimates(t *testing.T) {
 			t.Errorf("%s: basis %q, text %q", c.tool, basis, text(res))
 		}
 		conformsToOutputSchema(t, c.tool, res)
+		// An estimate is no job: no request_id, not even an empty one.
+		var raw map[string]any
+		b, _ := json.Marshal(res.StructuredContent)
+		_ = json.Unmarshal(b, &raw)
+		if _, ok := raw["request_id"]; ok || strings.Contains(text(res), "request_id") {
+			t.Errorf("%s: an estimate answers with a request_id: %s / %s", c.tool, b, text(res))
+		}
 	}
 	if n := len(h.emu.Requests()); n != 0 {
 		t.Errorf("estimate_only sent %d requests to fal", n)
@@ -306,24 +313,44 @@ func TestPricesFromFal(t *testing.T) {
 // client whose user answers action (none: the client cannot elicit).
 func elicitHarness(t *testing.T, version string, action mcp.ElicitationResponseAction, asked *[]string) *harness {
 	t.Helper()
-	emu := faltest.NewServer(faltest.Options{Key: testKey, DefaultScript: &faltest.Script{Output: map[string]any{}}})
+	var answer elicitFunc
+	if action != "" {
+		answer = func(_ context.Context, r mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+			*asked = append(*asked, r.Params.Message)
+			return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: action, Content: map[string]any{"run": true}}}, nil
+		}
+	}
+	return elicitHarnessWith(t, version, nil, answer)
+}
+
+// elicitHarnessWith is a server with --confirm-above 1 (and opts) on an
+// emulator whose jobs run as script (nil: they finish at once), driven by
+// an in-process client that answers elicitation with answer (nil: it
+// cannot elicit).
+func elicitHarnessWith(t *testing.T, version string, script *faltest.Script, answer elicitFunc, opts ...func(*tools.Options)) *harness {
+	t.Helper()
+	if script == nil {
+		script = &faltest.Script{Output: map[string]any{}}
+	}
+	emu := faltest.NewServer(faltest.Options{Key: testKey, DefaultScript: script})
 	t.Cleanup(emu.Close)
 	fal, err := falqueue.New(falqueue.Config{Key: testKey, QueueURL: emu.QueueURL, RestURL: emu.RestURL, PollInterval: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := tools.NewServer(tools.Options{Version: "test", Fal: fal, ConfirmAbove: usd(1)})
+	o := tools.Options{Version: "test", Fal: fal, ConfirmAbove: usd(1)}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv, err := tools.NewServer(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var opts []client.ClientOption
-	if action != "" {
-		opts = append(opts, client.WithElicitationHandler(elicitFunc(func(_ context.Context, r mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
-			*asked = append(*asked, r.Params.Message)
-			return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: action, Content: map[string]any{"run": true}}}, nil
-		})))
+	var copts []client.ClientOption
+	if answer != nil {
+		copts = append(copts, client.WithElicitationHandler(answer))
 	}
-	c, err := client.NewInProcessClientWithOptions(srv, opts...)
+	c, err := client.NewInProcessClientWithOptions(srv, copts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +362,7 @@ func elicitHarness(t *testing.T, version string, action mcp.ElicitationResponseA
 	init := mcp.InitializeRequest{}
 	init.Params.ProtocolVersion = version
 	init.Params.ClientInfo = mcp.Implementation{Name: "tools-test", Version: "1"}
-	if action != "" {
+	if answer != nil {
 		init.Params.Capabilities.Elicitation = &mcp.ElicitationCapability{}
 	}
 	if _, err := c.Initialize(ctx, init); err != nil {
@@ -478,5 +505,70 @@ func TestDedupeConcurrent(t *testing.T) {
 	}
 	if n := submits(emu); n != 1 {
 		t.Errorf("%d submits, want 1", n)
+	}
+}
+
+// TestAcceptedJobSubmittedAsAsked: after the user accepts, exactly one job
+// is submitted with the caller's own arguments: force_new submits anew
+// beside an identical job, and wait_seconds: 0 answers with the job still
+// queued. Declined, cancelled, or when the client's elicitation fails,
+// nothing is submitted and the answer is a tool error in plain words.
+// Both protocol eras.
+func TestAcceptedJobSubmittedAsAsked(t *testing.T) {
+	big := map[string]any{"prompt": "p", "video_url": "https://v3.fal.media/files/in.mp4", "num_frames": 241, "wait_seconds": 0}
+	again := map[string]any{"prompt": "p", "video_url": "https://v3.fal.media/files/in.mp4", "num_frames": 241, "wait_seconds": 0, "force_new": true}
+	for _, era := range eras {
+		t.Run(era+"/accept", func(t *testing.T) {
+			asked := 0
+			h := elicitHarnessWith(t, era, &faltest.Script{Manual: true}, func(context.Context, mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+				asked++
+				return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionAccept, Content: map[string]any{"run": true}}}, nil
+			}, func(o *tools.Options) { o.DedupeWindow = tools.DefaultDedupeWindow })
+			ctx := ctxT(t)
+			first := jobOf(t, h.call(t, ctx, "wan_vace_video", big))
+			start := time.Now()
+			res := h.call(t, ctx, "wan_vace_video", again)
+			t.Logf("accepted call with wait_seconds 0 answered in %v", time.Since(start))
+			second := jobOf(t, res)
+			if res.IsError || second.RequestID == "" || second.RequestID == first.RequestID || second.Status != tools.StatusQueued {
+				t.Errorf("force_new after an accept: %s (first job %s)", text(res), first.RequestID)
+			}
+			if n := submits(h.emu); n != 2 || asked != 2 {
+				t.Errorf("%d submits after 2 accepted calls (%d questions), want 2", n, asked)
+			}
+		})
+		for _, c := range []struct {
+			name   string
+			answer elicitFunc
+			want   string
+		}{
+			{"decline", func(context.Context, mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+				return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionDecline}}, nil
+			}, "the user did not accept the job (decline)"},
+			{"cancel", func(context.Context, mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+				return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionCancel}}, nil
+			}, "the user did not accept the job (cancel)"},
+			{"error", func(context.Context, mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+				return nil, fmt.Errorf("the dialog crashed")
+			}, "the user could not be asked"},
+		} {
+			t.Run(era+"/"+c.name, func(t *testing.T) {
+				h := elicitHarnessWith(t, era, nil, c.answer)
+				res, err := h.callErr(ctxT(t), "wan_vace_video", big)
+				switch {
+				case err != nil && c.name == "error" && era == mcp.ProtocolVersion20260728:
+					// From 2026-07-28 the client itself asks the user; when
+					// it cannot, it does not retry, and the server never
+					// hears of it: nothing is submitted.
+				case err != nil:
+					t.Errorf("a JSON-RPC error instead of a tool result: %v", err)
+				case !res.IsError || !strings.Contains(text(res), c.want) || !strings.Contains(text(res), "Nothing was sent to fal"):
+					t.Errorf("result (error %v): %s; want %q", res.IsError, text(res), c.want)
+				}
+				if n := submits(h.emu); n != 0 {
+					t.Errorf("%d submits, want 0", n)
+				}
+			})
+		}
 	}
 }
