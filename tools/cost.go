@@ -695,7 +695,8 @@ func (s *toolset) spendOptions() []server.ServerOption {
 
 // listSpend is job_list's view of spend: the estimated spend of the last
 // 24 h (every job of the ledger that fal may bill) and the total of the
-// listed jobs.
+// listed jobs, by one definition: a job counts unless it failed or belongs
+// to the other world (dry run in a real server, real in a dry-run one).
 type listSpend struct {
 	Last24hUSD     *float64 `json:"last_24h_usd"`
 	Last24hUnknown int      `json:"last_24h_unknown"`
@@ -705,7 +706,7 @@ type listSpend struct {
 
 var spendSchema = map[string]any{
 	"type":        "object",
-	"description": "Estimated USD spent in 24 h and by the listed jobs (failed ones left out); *_unknown: jobs of unknown cost.",
+	"description": "Estimated USD spent in 24 h and by the listed jobs (failed and dry-run jobs left out; in dry-run mode, only dry-run jobs counted); *_unknown: jobs of unknown cost.",
 	"properties": map[string]any{
 		"last_24h_usd":     map[string]any{"type": []string{"number", "null"}},
 		"last_24h_unknown": map[string]any{"type": "integer"},
@@ -718,7 +719,7 @@ func (s *toolset) listSpend(ctx context.Context, jobs []Job) (listSpend, string)
 	var ls listSpend
 	for _, j := range jobs {
 		switch {
-		case j.Status == StatusFailed:
+		case j.Status == StatusFailed || j.DryRun != s.opts.DryRun: // as spent counts
 		case j.EstimatedCostUSD == nil:
 			ls.ListedUnknown++
 		default:
@@ -745,7 +746,11 @@ func (s *toolset) listSpend(ctx context.Context, jobs []Job) (listSpend, string)
 	if s.opts.Budget != nil {
 		fmt.Fprintf(&b, ". Budget: %s per 24 h", money(*s.opts.Budget))
 	}
-	b.WriteString(". Failed jobs are not counted.")
+	if s.opts.DryRun {
+		b.WriteString(". Both count only dry-run jobs (this server's world: nothing is billed), and no failed job.")
+	} else {
+		b.WriteString(". Both count the jobs fal may bill: failed jobs and dry-run jobs are not counted.")
+	}
 	return ls, b.String()
 }
 

@@ -572,3 +572,46 @@ func TestAcceptedJobSubmittedAsAsked(t *testing.T) {
 		}
 	}
 }
+
+// TestJobListTotalsAgree: job_list's two spend lines use one definition —
+// jobs fal may bill in this world: dry-run jobs (in a real server) and
+// failed jobs count in neither — and the text says so.
+func TestJobListTotalsAgree(t *testing.T) {
+	emu := faltest.NewServer(faltest.Options{Key: testKey, DefaultScript: &faltest.Script{Manual: true}})
+	t.Cleanup(emu.Close)
+	emu.SetScript("fal-ai/ltx-video-13b-distilled/multiconditioning", faltest.Script{Failure: &faltest.Failure{}})
+	dir := t.TempDir()
+	optDry, _ := withLedger(t, dir, make(chan tools.Job, 10))
+	optReal, _ := withLedger(t, dir, make(chan tools.Job, 10))
+	dry := newHarnessOn(t, emu, mcp.ProtocolVersion20260728, optDry, func(o *tools.Options) { o.DryRun = true })
+	real := newHarnessOn(t, emu, mcp.ProtocolVersion20251125, optReal)
+	ctx := ctxT(t)
+	wan := map[string]any{"prompt": "p", "video_url": "https://v3.fal.media/files/in.mp4", "wait_seconds": 0}
+	for _, h := range []*harness{dry, real} {
+		if res := h.call(t, ctx, "wan_vace_video", wan); res.IsError {
+			t.Fatal(text(res))
+		}
+	}
+	// A job that fails: billed by nobody.
+	if j := jobOf(t, real.call(t, ctx, "ltx_multiconditioning_video", map[string]any{"prompt": "p", "wait_seconds": 10})); j.Status != tools.StatusFailed {
+		t.Fatalf("the failing job is %s", j.Status)
+	}
+	res := real.call(t, ctx, "job_list", map[string]any{})
+	var got struct {
+		Jobs  []tools.Job `json:"jobs"`
+		Spend struct {
+			Last24h *float64 `json:"last_24h_usd"`
+			Listed  float64  `json:"listed_usd"`
+		} `json:"spend"`
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Jobs) != 3 || got.Spend.Last24h == nil || *got.Spend.Last24h != 0.405 || got.Spend.Listed != 0.405 {
+		t.Errorf("job_list spend %s over %d jobs; want $0.405 in both lines (the one real job that did not fail)", b, len(got.Jobs))
+	}
+	if !strings.Contains(text(res), "$0.405 in the last 24 h; $0.405 for the 3 job(s) listed") || !strings.Contains(text(res), "dry-run") {
+		t.Errorf("job_list text: %s", text(res))
+	}
+}
