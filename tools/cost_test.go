@@ -334,6 +334,12 @@ func elicitHarnessWith(t *testing.T, version string, script *faltest.Script, ans
 	}
 	emu := faltest.NewServer(faltest.Options{Key: testKey, DefaultScript: script})
 	t.Cleanup(emu.Close)
+	return elicitHarnessOn(t, emu, version, answer, opts...)
+}
+
+// elicitHarnessOn is elicitHarnessWith on an existing emulator.
+func elicitHarnessOn(t *testing.T, emu *faltest.Server, version string, answer elicitFunc, opts ...func(*tools.Options)) *harness {
+	t.Helper()
 	fal, err := falqueue.New(falqueue.Config{Key: testKey, QueueURL: emu.QueueURL, RestURL: emu.RestURL, PollInterval: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -613,5 +619,84 @@ func TestJobListTotalsAgree(t *testing.T) {
 	}
 	if !strings.Contains(text(res), "$0.405 in the last 24 h; $0.405 for the 3 job(s) listed") || !strings.Contains(text(res), "dry-run") {
 		t.Errorf("job_list text: %s", text(res))
+	}
+}
+
+// TestUnknownCostPolicies: a job whose cost cannot be estimated is
+// refused, put to the user, or allowed as --unknown-cost says (by default:
+// refused under a limit, asked under --confirm-above); under ask and allow
+// the budget counts it at --max-job-cost (else the whole budget), never at
+// $0 — across two servers sharing a ledger.
+func TestUnknownCostPolicies(t *testing.T) {
+	unknown := func(i int) map[string]any { // ray2: fal publishes no price
+		return map[string]any{"video_url": fmt.Sprintf("https://x/%d.mp4", i), "prompt": "a prompt", "wait_seconds": 0}
+	}
+	accept := func(context.Context, mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+		return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionAccept, Content: map[string]any{"run": true}}}, nil
+	}
+	for _, c := range []struct {
+		name    string
+		opts    func(*tools.Options)
+		elicit  bool
+		submits int // of 4 calls, 2 per server
+		asked   bool
+		want    string // in the refusals
+	}{
+		{"no limit: allowed", func(o *tools.Options) {}, false, 4, false, ""},
+		{"max-job-cost: refused", func(o *tools.Options) { o.MaxJobCost = usd(5) }, false, 0, false, "--unknown-cost refuse, the default"},
+		{"budget: refused", func(o *tools.Options) { o.Budget = usd(100) }, false, 0, false, "fal-ai/luma-dream-machine/ray-2/modify"},
+		{"explicit refuse, no limit", func(o *tools.Options) { o.UnknownCost = tools.UnknownCostRefuse }, false, 0, false, "as the server was started"},
+		{"allow: counted at max-job-cost", func(o *tools.Options) {
+			o.UnknownCost, o.MaxJobCost, o.Budget = tools.UnknownCostAllow, usd(0.4), usd(1)
+		}, false, 2, false, "counted at $0.4 (--max-job-cost)"},
+		{"allow: counted at the whole budget", func(o *tools.Options) { o.UnknownCost, o.Budget = tools.UnknownCostAllow, usd(1) }, false, 1, false, "over budget"},
+		{"confirm-above: asked", func(o *tools.Options) { o.ConfirmAbove = usd(1) }, true, 4, true, ""},
+		{"confirm-above, client cannot ask", func(o *tools.Options) { o.ConfirmAbove = usd(1) }, false, 0, false, "--unknown-cost allow"},
+		{"ask, budget: asked and counted", func(o *tools.Options) { o.UnknownCost, o.Budget, o.MaxJobCost = tools.UnknownCostAsk, usd(1), usd(0.3) }, true, 3, true, "over budget"},
+		{"confirm-above with allow: not asked", func(o *tools.Options) { o.ConfirmAbove, o.UnknownCost = usd(1), tools.UnknownCostAllow }, true, 4, false, ""},
+	} {
+		for _, era := range eras {
+			t.Run(c.name+"/"+era, func(t *testing.T) {
+				emu := faltest.NewServer(faltest.Options{Key: testKey, DefaultScript: &faltest.Script{Manual: true}})
+				t.Cleanup(emu.Close)
+				dir := t.TempDir()
+				asked := 0
+				var hs []*harness
+				for range 2 {
+					opt, _ := withLedger(t, dir, make(chan tools.Job, 10))
+					var answer elicitFunc
+					if c.elicit {
+						answer = func(ctx context.Context, r mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+							asked++
+							return accept(ctx, r)
+						}
+					}
+					noConfirm := func(o *tools.Options) { o.ConfirmAbove = nil } // elicitHarnessOn's --confirm-above 1
+					hs = append(hs, elicitHarnessOn(t, emu, era, answer, opt, noConfirm, c.opts))
+				}
+				ctx := ctxT(t)
+				var refusals []string
+				for i := range 4 {
+					res, err := hs[i%2].callErr(ctx, "ray2_modify_video", unknown(i))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if res.IsError {
+						refusals = append(refusals, text(res))
+					}
+				}
+				if n := submits(emu); n != c.submits {
+					t.Errorf("%d of 4 jobs of unknown cost submitted, want %d; refusals: %q", n, c.submits, refusals)
+				}
+				if (asked > 0) != c.asked {
+					t.Errorf("the user was asked %d times", asked)
+				}
+				for _, r := range refusals {
+					if !strings.Contains(r, c.want) || !strings.Contains(r, "Nothing was sent to fal") {
+						t.Errorf("refusal %q; want it to say %q", r, c.want)
+					}
+				}
+			})
+		}
 	}
 }
