@@ -179,8 +179,12 @@ func clientThrough(t *testing.T, tr string, emu *faltest.Server, era string, ans
 	env := []string{"FAL_KEY=" + e2eKey, "FAL_QUEUE_URL=" + emu.QueueURL, "FAL_REST_URL=" + emu.RestURL,
 		"FAL_VIDEO_MCP_STATE_DIR=" + t.TempDir(), "FAL_VIDEO_MCP_CONFIRM_ABOVE=0.01"}
 	var tp transport.Interface
-	if tr == "http" {
-		base, _, _ := startHTTPWith(t, append(env, "FAL_VIDEO_MCP_AUTH_TOKEN="+httpToken), "--transport", "http")
+	if tr == "http" || tr == "http-stateless" {
+		args := []string{"--transport", "http"}
+		if tr == "http-stateless" {
+			args = append(args, "--stateless")
+		}
+		base, _, _ := startHTTPWith(t, append(env, "FAL_VIDEO_MCP_AUTH_TOKEN="+httpToken), args...)
 		h, err := transport.NewStreamableHTTP(base+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + httpToken}))
 		if err != nil {
 			t.Fatal(err)
@@ -293,5 +297,41 @@ func TestReplayedConsentRefused(t *testing.T) {
 				t.Errorf("%d enqueued after replays of one accept, want 1", n)
 			}
 		})
+	}
+}
+
+// TestHTTPConfirmAbove: over streamable HTTP, in both eras, a job above
+// --confirm-above runs once when the user accepts, and not at all, with a
+// tool error, when the user declines.
+func TestHTTPConfirmAbove(t *testing.T) {
+	big := map[string]any{"prompt": "a fox", "video_url": "https://x/fox.mp4", "num_frames": 241, "wait_seconds": 0}
+	for _, tr := range []string{"http", "http-stateless"} {
+		for _, era := range []string{mcp.ProtocolVersion20251125, mcp.ProtocolVersion20260728} {
+			for _, action := range []mcp.ElicitationResponseAction{mcp.ElicitationResponseActionAccept, mcp.ElicitationResponseActionDecline} {
+				if tr == "http-stateless" && era != mcp.ProtocolVersion20260728 {
+					continue // before 2026-07-28 a stateless server cannot put a question to the client
+				}
+				t.Run(tr+"/"+era+"/"+string(action), func(t *testing.T) {
+					emu := faltest.NewServer(faltest.Options{Key: e2eKey})
+					t.Cleanup(emu.Close)
+					asked := 0
+					c := clientThrough(t, tr, emu, era, func(context.Context, mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+						asked++
+						return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: action, Content: map[string]any{"run": true}}}, nil
+					}, func(tp transport.Interface) transport.Interface { return tp })
+					res, _, err := callTool(ctxE2E(t), c, "wan_vace_video", big, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := 0
+					if action == mcp.ElicitationResponseActionAccept {
+						want = 1
+					}
+					if n := enqueued(emu); n != want || asked != 1 || res.IsError != (want == 0) {
+						t.Errorf("%d enqueued (want %d), asked %d times; result (error %v): %s", n, want, asked, res.IsError, textOf(res))
+					}
+				})
+			}
+		}
 	}
 }
