@@ -112,7 +112,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&cfg.apiURL, envFlag{"api-url", falqueue.EnvAPIURL, "base URL of fal's Platform API (prices; the key is sent there)"}, falqueue.DefaultAPIURL)
 	str(&maxJobCost, envFlag{"max-job-cost", "FAL_VIDEO_MCP_MAX_JOB_COST", "refuse a job estimated above this many USD (e.g. 2.50); default no limit"}, "")
 	str(&budget, envFlag{"budget", "FAL_VIDEO_MCP_BUDGET", "refuse a job that would take the estimated spend of the last 24 h, across every process sharing the ledger, above this many USD; default none"}, "")
-	str(&confirmAbove, envFlag{"confirm-above", "FAL_VIDEO_MCP_CONFIRM_ABOVE", "ask the user (MCP elicitation) before a job estimated above this many USD, or of unknown cost; default never"}, "")
+	str(&confirmAbove, envFlag{"confirm-above", "FAL_VIDEO_MCP_CONFIRM_ABOVE", "ask the user (MCP elicitation) before a job estimated above this many USD (and one of unknown cost, unless --unknown-cost says otherwise); default never"}, "")
 	str(&cfg.unknownCost, envFlag{"unknown-cost", "FAL_VIDEO_MCP_UNKNOWN_COST", "what happens to a job whose cost cannot be estimated: refuse, ask (the user, by MCP elicitation) or allow; under ask and allow --budget counts it at --max-job-cost, else at the whole budget (default ask with --confirm-above, else refuse with --max-job-cost or --budget, else allow)"}, "")
 	str(&dedupeWindow, envFlag{"dedupe-window", "FAL_VIDEO_MCP_DEDUPE_WINDOW", "a call identical to one submitted this recently returns that job instead of submitting again (0: off)"}, "10m")
 	var timeout, maxWait string
