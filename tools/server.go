@@ -94,7 +94,7 @@ type Options struct {
 	// above it; Budget refuses a job that would take the estimated spend
 	// of the last 24 h (every process of the ledger) above it;
 	// ConfirmAbove asks the user, through elicitation, before a job
-	// estimated above it or of unknown cost. Nil: no limit.
+	// estimated above it (of unknown cost: see UnknownCost). Nil: no limit.
 	MaxJobCost, Budget, ConfirmAbove *float64
 	// UnknownCost is what happens to a job whose cost cannot be estimated:
 	// UnknownCostRefuse, UnknownCostAsk (the user is asked, as above
