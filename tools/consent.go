@@ -79,6 +79,7 @@ func (cs *consents) issue(now time.Time, session, call, cost string) string {
 // this session, about this estimate, not expired and not used before; and
 // uses it up. The error says, in plain words, what is wrong.
 func (cs *consents) redeem(now time.Time, state, session, call, cost string) error {
+	cs.forget(now)
 	if state == "" {
 		return errors.New("it comes without the request state of a question this server asked")
 	}
@@ -105,16 +106,23 @@ func (cs *consents) redeem(now time.Time, state, session, call, cost string) err
 	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	for n, x := range cs.used {
-		if now.UnixMilli() > x.UnixMilli() {
-			delete(cs.used, n)
-		}
-	}
 	if _, ok := cs.used[c.Nonce]; ok {
 		return errors.New("that answer was already used for a job")
 	}
 	cs.used[c.Nonce] = time.UnixMilli(c.Expires)
 	return nil
+}
+
+// forget drops the used states that have expired: they cannot pass
+// anyway.
+func (cs *consents) forget(now time.Time) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for n, x := range cs.used {
+		if now.After(x) {
+			delete(cs.used, n)
+		}
+	}
 }
 
 // callHash names a call: its tool and every argument as the client sent
