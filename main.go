@@ -57,6 +57,7 @@ type config struct {
 	maxJobCost     *float64
 	budget         *float64
 	confirmAbove   *float64
+	unknownCost    string // refuse, ask or allow; "": the default of the limits set
 	dedupeWindow   time.Duration
 	requestTimeout time.Duration
 	maxWait        time.Duration
@@ -112,7 +113,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	str(&cfg.apiURL, envFlag{"api-url", falqueue.EnvAPIURL, "base URL of fal's Platform API (prices; the key is sent there)"}, falqueue.DefaultAPIURL)
 	str(&maxJobCost, envFlag{"max-job-cost", "FAL_VIDEO_MCP_MAX_JOB_COST", "refuse a job estimated above this many USD (e.g. 2.50); default no limit"}, "")
 	str(&budget, envFlag{"budget", "FAL_VIDEO_MCP_BUDGET", "refuse a job that would take the estimated spend of the last 24 h, across every process sharing the ledger, above this many USD; default none"}, "")
-	str(&confirmAbove, envFlag{"confirm-above", "FAL_VIDEO_MCP_CONFIRM_ABOVE", "ask the user (MCP elicitation) before a job estimated above this many USD, or of unknown cost; default never"}, "")
+	str(&confirmAbove, envFlag{"confirm-above", "FAL_VIDEO_MCP_CONFIRM_ABOVE", "ask the user (MCP elicitation) before a job estimated above this many USD (and one of unknown cost, unless --unknown-cost says otherwise); default never"}, "")
+	str(&cfg.unknownCost, envFlag{"unknown-cost", "FAL_VIDEO_MCP_UNKNOWN_COST", "what happens to a job whose cost cannot be estimated: refuse, ask (the user, by MCP elicitation) or allow; under ask and allow --budget counts it at --max-job-cost, else at the whole budget (default ask with --confirm-above, else refuse with --max-job-cost or --budget, else allow)"}, "")
 	str(&dedupeWindow, envFlag{"dedupe-window", "FAL_VIDEO_MCP_DEDUPE_WINDOW", "a call identical to one submitted this recently returns that job instead of submitting again (0: off)"}, "10m")
 	var timeout, maxWait string
 	str(&timeout, envFlag{"request-timeout", "FAL_VIDEO_MCP_REQUEST_TIMEOUT", "timeout of each HTTP request to fal"}, "60s")
@@ -210,6 +212,11 @@ Flags:
 		if *m.dst, err = parseUSD(m.raw); err != nil {
 			return cfg, fmt.Errorf("--%s %q: %v", m.name, m.raw, err)
 		}
+	}
+	switch cfg.unknownCost { // "": tools.DefaultUnknownCost of the limits set
+	case "", tools.UnknownCostRefuse, tools.UnknownCostAsk, tools.UnknownCostAllow:
+	default:
+		return cfg, fmt.Errorf("--unknown-cost %q: want refuse, ask or allow", cfg.unknownCost)
 	}
 	if cfg.dedupeWindow, err = time.ParseDuration(dedupeWindow); err != nil || cfg.dedupeWindow < 0 {
 		return cfg, fmt.Errorf("--dedupe-window %q: want a duration such as 10m, or 0 to turn dedupe off", dedupeWindow)
@@ -499,7 +506,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Output: output, DownloadAlways: cfg.download, MaxDownloadSize: cfg.maxDownload, Tools: cfg.tools, ReadOnly: cfg.readOnly,
 		MaxWait: cfg.maxWait, DryRun: cfg.dryRun, NoKey: noKey, MediaOrigins: mediaOrigins,
 		Ledger: led, LedgerProblem: ledgerProblem, Context: ctx, Background: &background,
-		MaxJobCost: cfg.maxJobCost, Budget: cfg.budget, ConfirmAbove: cfg.confirmAbove, DedupeWindow: cfg.dedupeWindow,
+		MaxJobCost: cfg.maxJobCost, Budget: cfg.budget, ConfirmAbove: cfg.confirmAbove, UnknownCost: cfg.unknownCost, DedupeWindow: cfg.dedupeWindow,
 		LivePrices: livePrices, ProbeInputURLs: production,
 		// Roots count only when the client is the user's own application.
 		ClientRoots: cfg.transport == "stdio" && !cfg.noRoots})

@@ -90,8 +90,12 @@ var Prices = []Price{
 		Source: "https://fal.ai/models/fal-ai/video-upscaler ($0.0008 per megapixel)",
 	},
 	{
+		// fal's page states "$0 per compute second": a paid endpoint billed
+		// by GPU time, not a free one. EstimateCost never turns a compute
+		// second price (nor any $0 price) into a figure: its cost is
+		// unknown, and says why.
 		EndpointID: "fal-ai/amt-interpolation", Unit: PerComputeSec, USD: 0,
-		Source: "https://fal.ai/models/fal-ai/amt-interpolation ($0 per compute second)",
+		Source: "https://fal.ai/models/fal-ai/amt-interpolation ($0 per compute second, as published: billed by compute time)",
 	},
 }
 
@@ -177,7 +181,7 @@ var measures = map[string]estimator{
 		return mp, "", fmt.Sprintf("%s MP (%d frames of %s×%s)", num(mp), int(f.Frames), num(w), num(h))
 	},
 	"fal-ai/amt-interpolation": func(any, func(string) (MediaFacts, bool), Price) (float64, string, string) {
-		return 0, "", "compute seconds"
+		return -1, "", "fal prices fal-ai/amt-interpolation per compute second, and the compute time of a job is not known before it runs"
 	},
 }
 
@@ -210,14 +214,18 @@ func EstimateCost(p Price, in any, media func(url string) (MediaFacts, bool)) Es
 		}
 		unit, at = u, " at "+tier
 	}
-	if p.Unit == PerComputeSec && unit != 0 {
-		return Estimate{Basis: fmt.Sprintf("unknown: $%s per compute second, and compute time is not known before the run", num(unit))}
+	if p.Unit == PerComputeSec {
+		return Estimate{Basis: fmt.Sprintf("unknown: fal prices %s per compute second ($%s per compute second as published), "+
+			"and the compute time of a job is not known before it runs", p.EndpointID, num(unit))}
+	}
+	if unit <= 0 {
+		// Every endpoint of the catalog is paid: a price of $0 is one this
+		// server cannot read, never a free job.
+		return Estimate{Basis: fmt.Sprintf("unknown: fal's price for %s reads $%s per %s%s, which cannot be the price of a paid endpoint",
+			p.EndpointID, num(unit), p.Unit, at)}
 	}
 	usd := amount * unit
 	basis := fmt.Sprintf("%s × $%s/%s%s", what, num(unit), short(p.Unit), at)
-	if p.Unit == PerComputeSec {
-		basis = fmt.Sprintf("$0 per compute second%s", at)
-	}
 	if p.Unit == PerVideo || p.Unit == PerFiveSeconds {
 		basis = fmt.Sprintf("%s × $%s%s", what, num(unit), at)
 		if p.Unit == PerFiveSeconds {

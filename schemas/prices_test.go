@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -45,7 +46,6 @@ func TestEstimateCost(t *testing.T) {
 		{"extend fast default", "fal-ai/pixverse/extend/fast", &PixverseExtendFastInput{}, 0.4, "at 720p"},
 		{"extend fast 540p", "fal-ai/pixverse/extend/fast", &PixverseExtendFastInput{Resolution: ptr("540p")}, 0.3, "5 s video × $0.3 at 540p"},
 		{"upscale ×2", "fal-ai/video-upscaler", &VideoUpscalerInput{VideoURL: "https://x/48fr.mp4"}, 1280 * 720 * 48 / 1e6 * 0.0008, "MP (48 frames of 1280×720)"},
-		{"amt", "fal-ai/amt-interpolation", &AMTInterpolationInput{}, 0, "$0 per compute second"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -102,5 +102,46 @@ func TestUnitOf(t *testing.T) {
 		if got := UnitOf(in); got != want {
 			t.Errorf("UnitOf(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestNoPaidEndpointIsFree: every endpoint of the catalog is paid, so no
+// estimate is ever $0: from the built-in table (amt's "$0 per compute
+// second" is a price that cannot be turned into a figure) or from a price
+// of $0 in any unit (as fal's pricing API could answer), the estimate is
+// unknown, with the reason.
+func TestNoPaidEndpointIsFree(t *testing.T) {
+	facts := func(string) (MediaFacts, bool) {
+		return MediaFacts{Seconds: 5, Frames: 81, Width: 640, Height: 360}, true
+	}
+	for _, row := range Catalog {
+		raw, err := row.ExampleInput()
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := row.NewInput()
+		if err := json.Unmarshal(raw, in); err != nil {
+			t.Fatal(err)
+		}
+		prices := []Price{}
+		if p, ok := PriceOf(row.ID); ok {
+			prices = append(prices, p)
+		}
+		for _, u := range []Unit{PerVideo, PerVideoSecond, PerMegapixel, PerFiveSeconds, PerComputeSec} {
+			prices = append(prices, Price{EndpointID: row.ID, Unit: u, USD: 0, Source: "a $0 price"})
+		}
+		for _, p := range prices {
+			e := EstimateCost(p, in, facts)
+			if e.USD != nil && *e.USD <= 0 {
+				t.Errorf("%s at %s per %s is estimated free ($%v, %s)", row.ID, p.Source, p.Unit, *e.USD, e.Basis)
+			}
+			if e.USD == nil && !strings.HasPrefix(e.Basis, "unknown: ") {
+				t.Errorf("%s: unknown without a reason: %q", row.ID, e.Basis)
+			}
+		}
+	}
+	p, _ := PriceOf("fal-ai/amt-interpolation")
+	if e := EstimateCost(p, &AMTInterpolationInput{}, facts); e.USD != nil || !strings.Contains(e.Basis, "compute second") {
+		t.Errorf("amt: %v %q, want unknown, saying it is priced per compute second", e.USD, e.Basis)
 	}
 }

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,13 +53,62 @@ type jobCost struct {
 	done func()
 }
 
-// budgetCap is the budget the ledger checks as it writes the job ahead (nil:
-// no budget, or the estimate is unknown).
-func (c jobCost) budgetCap(budget *float64) *ledger.SpendCap {
-	if budget == nil || c.est.USD == nil {
+// budgetCap is the budget the ledger checks as it writes the job ahead
+// (nil: no budget). A job of unknown cost counts at unknownFigure.
+func (s *toolset) budgetCap() *ledger.SpendCap {
+	if s.opts.Budget == nil {
 		return nil
 	}
-	return &ledger.SpendCap{USD: *budget, Since: time.Now().Add(-spendWindow)}
+	return &ledger.SpendCap{USD: *s.opts.Budget, Since: time.Now().Add(-spendWindow), UnknownUSD: s.unknownFigure()}
+}
+
+// The policies of --unknown-cost: what happens to a job whose cost cannot
+// be estimated.
+const (
+	UnknownCostRefuse = "refuse" // refused, saying why and how to change it
+	UnknownCostAsk    = "ask"    // the user is asked, as above --confirm-above
+	UnknownCostAllow  = "allow"  // submitted
+)
+
+// DefaultUnknownCost is the policy when none is chosen: ask when
+// --confirm-above is set, else refuse when --max-job-cost or --budget is,
+// else allow.
+func DefaultUnknownCost(maxJobCost, budget, confirmAbove *float64) string {
+	switch {
+	case confirmAbove != nil:
+		return UnknownCostAsk
+	case maxJobCost != nil || budget != nil:
+		return UnknownCostRefuse
+	}
+	return UnknownCostAllow
+}
+
+func (s *toolset) unknownCost() string {
+	if s.opts.UnknownCost != "" {
+		return s.opts.UnknownCost
+	}
+	return DefaultUnknownCost(s.opts.MaxJobCost, s.opts.Budget, s.opts.ConfirmAbove)
+}
+
+// unknownFigure is what --budget counts a job of unknown cost at (under
+// ask or allow): --max-job-cost when set (and above 0), else the whole
+// budget — so it is never counted as $0.
+func (s *toolset) unknownFigure() float64 {
+	if m := s.opts.MaxJobCost; m != nil && *m > 0 {
+		return *m
+	}
+	if b := s.opts.Budget; b != nil {
+		return *b
+	}
+	return 0
+}
+
+// unknownFigureSource says what unknownFigure is.
+func (s *toolset) unknownFigureSource() string {
+	if m := s.opts.MaxJobCost; m != nil && *m > 0 {
+		return "--max-job-cost"
+	}
+	return "the whole --budget"
 }
 
 // overBudget explains a job the ledger refused as it was written ahead:
@@ -86,6 +136,14 @@ func (et *endpointTool) gate(ctx context.Context, req mcp.CallToolRequest, sa sp
 			return c, mcp.NewToolResultError(fmt.Sprintf("%s: invalid arguments:\n- %s\nNothing was sent to fal.", et.row.Tool, p))
 		}
 		return c, s.estimateResult(ctx, et.row, c.est)
+	}
+	// An answer to our question is checked (and used up) before anything
+	// else: a replayed or forged one never reaches dedupe or a submit.
+	answered := len(req.Params.InputResponses) > 0 || req.Params.RequestState != ""
+	if answered {
+		if res := s.confirm(ctx, req, et.row, c.est); res != nil {
+			return c, res
+		}
 	}
 	if s.opts.DedupeWindow > 0 {
 		c.hash, c.files = et.canonicalHash(ctx, args)
@@ -119,9 +177,11 @@ func (et *endpointTool) gate(ctx context.Context, req mcp.CallToolRequest, sa sp
 		c.done()
 		return c, mcp.NewToolResultError(p)
 	}
-	if res := s.confirm(ctx, req, et.row, c.est); res != nil {
-		c.done()
-		return c, res
+	if !answered {
+		if res := s.confirm(ctx, req, et.row, c.est); res != nil {
+			c.done()
+			return c, res
+		}
 	}
 	return c, nil
 }
@@ -155,6 +215,8 @@ type spending struct {
 	prices  *priceBook
 	prober  *mediaprobe.Prober // ffprobe when installed, else the built-in reader
 	builtin *mediaprobe.Prober // the built-in mp4/mov reader only
+
+	consent *consents // the questions asked (consent.go)
 
 	mu       sync.Mutex
 	inFlight map[string]chan struct{} // canonical input → closed when its submit is over
@@ -193,6 +255,7 @@ func newSpending(opts Options) *spending {
 		prober:   &mediaprobe.Prober{HTTP: &hc, NoRemoteFFprobe: true, Timeout: 10 * time.Second},
 		builtin:  &mediaprobe.Prober{FFprobe: "-", Timeout: 10 * time.Second},
 		inFlight: map[string]chan struct{}{},
+		consent:  newConsents(),
 	}
 }
 
@@ -277,15 +340,32 @@ func (s *toolset) estimateResult(ctx context.Context, row schemas.Endpoint, est 
 	b.WriteString(" Nothing was submitted (estimate_only).")
 	if p := s.limitProblem(ctx, row, est); p != "" {
 		b.WriteString("\nSubmitted, it would be refused: " + p)
-	} else if ca := s.opts.ConfirmAbove; ca != nil && (est.USD == nil || *est.USD > *ca) {
-		fmt.Fprintf(&b, "\nSubmitted, it would first need the user's OK (above --confirm-above %s).", money(*ca))
+	} else if what, ok := s.needsOK(est); ok {
+		fmt.Fprintf(&b, "\nSubmitted, it would first need the user's OK: it is %s.", what)
 	}
 	fmt.Fprintf(&b, "\nNext: %s", job.Next)
-	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(b.String())}, StructuredContent: job}
+	// An estimate is no job: its answer carries no request_id at all.
+	var structured map[string]any
+	raw, _ := json.Marshal(job)
+	_ = json.Unmarshal(raw, &structured)
+	delete(structured, "request_id")
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(b.String())}, StructuredContent: structured}
 }
 
-// limitProblem says why --max-job-cost or --budget refuses a job, or "".
+// limitProblem says why --max-job-cost, --budget or --unknown-cost
+// refuses a job, or "".
 func (s *toolset) limitProblem(ctx context.Context, row schemas.Endpoint, est schemas.Estimate) string {
+	if est.USD == nil && s.unknownCost() == UnknownCostRefuse {
+		why := "the default while --max-job-cost or --budget is set"
+		if s.opts.UnknownCost != "" {
+			why = "as the server was started"
+		}
+		return fmt.Sprintf("%s: the cost of this job on %s cannot be estimated (%s), and jobs of unknown cost are refused "+
+			"(--unknown-cost refuse, %s; env FAL_VIDEO_MCP_UNKNOWN_COST). Nothing was sent to fal. To run it, the user can restart "+
+			"the server with --unknown-cost ask (the user is asked each time) or --unknown-cost allow; or make the cost knowable "+
+			"(where it follows an input's length, a local file or a fal media URL from upload_file can be measured; "+
+			"estimate_only: true shows the estimate).", row.Tool, row.ID, strings.TrimPrefix(est.Basis, "unknown: "), why)
+	}
 	if m := s.opts.MaxJobCost; m != nil && est.USD != nil && *est.USD > *m {
 		return fmt.Sprintf("%s: the job is estimated at %s (%s), above the limit of %s per job (--max-job-cost, FAL_VIDEO_MCP_MAX_JOB_COST). "+
 			"Nothing was sent to fal. To run it, the user can raise --max-job-cost; or make the job smaller "+
@@ -297,16 +377,21 @@ func (s *toolset) limitProblem(ctx context.Context, row schemas.Endpoint, est sc
 			return fmt.Sprintf("%s: the budget (--budget %s) cannot be checked, since the job ledger cannot be read (%v). Nothing was sent to fal.",
 				row.Tool, money(*b), err)
 		}
-		switch {
-		case est.USD != nil && spent.USD+*est.USD > *b+1e-9:
+		fig := s.unknownFigure()
+		total := spent.USD + float64(spent.Unknown)*fig
+		counted := money(total)
+		if spent.Unknown > 0 {
+			counted += fmt.Sprintf(" (%d job(s) of unknown cost counted at %s each, %s)", spent.Unknown, money(fig), s.unknownFigureSource())
+		}
+		cost, this := valueOr(est.USD), fmt.Sprintf("estimated at %s (%s)", money(valueOr(est.USD)), est.Basis)
+		if est.USD == nil {
+			cost, this = fig, fmt.Sprintf("of unknown cost (%s), counted at %s (%s)", strings.TrimPrefix(est.Basis, "unknown: "), money(fig), s.unknownFigureSource())
+		}
+		if total+cost > *b+1e-9 {
 			return fmt.Sprintf("%s: over budget. Estimated spend in the last 24 h is %s of the %s budget (--budget, FAL_VIDEO_MCP_BUDGET); "+
-				"this job is estimated at %s (%s), which would bring it to %s. Nothing was sent to fal. "+
+				"this job is %s, which would bring it to %s. Nothing was sent to fal. "+
 				"Wait for older jobs to leave the 24 h window, ask the user to raise --budget, or make the job smaller.",
-				row.Tool, money(spent.USD), money(*b), money(*est.USD), est.Basis, money(spent.USD+*est.USD))
-		case est.USD == nil && spent.USD >= *b:
-			return fmt.Sprintf("%s: over budget. Estimated spend in the last 24 h is %s of the %s budget (--budget, FAL_VIDEO_MCP_BUDGET), "+
-				"and this job's cost is unknown (%s). Nothing was sent to fal. Ask the user to raise --budget, or wait.",
-				row.Tool, money(spent.USD), money(*b), est.Basis)
+				row.Tool, counted, money(*b), this, money(total+cost))
 		}
 	}
 	return ""
@@ -344,47 +429,126 @@ func (s *toolset) spent(ctx context.Context, since time.Time) (ledger.Spend, err
 // confirmInput is the id of the confirmation asked through elicitation.
 const confirmInput = "confirm_cost"
 
-// confirm asks a person, through MCP elicitation, to accept a job
-// estimated above --confirm-above (or of unknown cost while it is set).
-// It returns nil once accepted, else the answer that ends the call: the
-// elicitation request itself (mcp-go sends it in either protocol era),
-// a refusal when declined, or when the client cannot ask.
+// needsOK says whether a job needs the user's OK, and why: an estimate
+// above --confirm-above, or an unknown cost under --unknown-cost ask.
+func (s *toolset) needsOK(est schemas.Estimate) (string, bool) {
+	if est.USD == nil {
+		if s.unknownCost() != UnknownCostAsk {
+			return "", false
+		}
+		return fmt.Sprintf("of unknown cost (%s), and jobs of unknown cost need the user's OK (--unknown-cost ask)",
+			strings.TrimPrefix(est.Basis, "unknown: ")), true
+	}
+	if ca := s.opts.ConfirmAbove; ca != nil && *est.USD > *ca {
+		return fmt.Sprintf("estimated at %s, above the %s that needs the user's OK (--confirm-above)", money(*est.USD), money(*ca)), true
+	}
+	return "", false
+}
+
+// confirm asks a person, through MCP elicitation, to accept a job that
+// needs their OK (needsOK). It returns nil once accepted, else the answer
+// that ends the call: the question itself (from 2026-07-28, the client
+// asks and calls again with the answer and the request state), or a
+// refusal. An acceptance counts only as the answer to a question this
+// server asked for this call (see consent.go); any other inputResponses is
+// refused.
 func (s *toolset) confirm(ctx context.Context, req mcp.CallToolRequest, row schemas.Endpoint, est schemas.Estimate) *mcp.CallToolResult {
-	ca := s.opts.ConfirmAbove
-	if ca == nil || est.USD != nil && *est.USD <= *ca {
+	answered := len(req.Params.InputResponses) > 0 || req.Params.RequestState != ""
+	what, needed := s.needsOK(est)
+	if !needed {
+		if answered {
+			return mcp.NewToolResultError(fmt.Sprintf("%s: the call carries an answer (inputResponses) to a question this server did not ask "+
+				"for it. Nothing was sent to fal. Call again without inputResponses.", row.Tool))
+		}
 		return nil
 	}
-	what := fmt.Sprintf("estimated at %s, above the %s that needs the user's OK (--confirm-above)", money(valueOr(est.USD)), money(*ca))
-	if est.USD == nil {
-		what = fmt.Sprintf("of unknown cost (%s), and --confirm-above %s needs the user's OK for such jobs", est.Basis, money(*ca))
-	}
-	if ans := server.ElicitationResponse(req.Params.InputResponses, confirmInput); ans != nil {
-		if run, ok := contentBool(ans.Content, "run"); ans.Action == mcp.ElicitationResponseActionAccept && (!ok || run) {
-			s.opts.Logger.Info("expensive job accepted by the user", "tool", row.Tool)
-			return nil
-		}
-		return mcp.NewToolResultError(fmt.Sprintf("%s: the user did not accept the job (%s), %s. Nothing was sent to fal; do not retry it unless the user asks.",
-			row.Tool, ans.Action, what))
-	}
 	if !canElicit(ctx, req) {
+		how := "the user can raise --confirm-above (FAL_VIDEO_MCP_CONFIRM_ABOVE), or run with a smaller input " +
+			"(fewer frames or seconds, a lower resolution); estimate_only: true shows the cost first"
+		if est.USD == nil {
+			how = "the user can start the server with --unknown-cost allow (FAL_VIDEO_MCP_UNKNOWN_COST), or make the cost knowable " +
+				"(estimate_only: true shows the estimate)"
+		}
 		return mcp.NewToolResultError(fmt.Sprintf("%s: the job is %s, but this client cannot ask the user (it does not support MCP elicitation). "+
-			"Nothing was sent to fal. To proceed, the user can raise --confirm-above (FAL_VIDEO_MCP_CONFIRM_ABOVE), or run with a smaller input "+
-			"(fewer frames or seconds, a lower resolution); estimate_only: true shows the cost first.", row.Tool, what))
+			"Nothing was sent to fal. To proceed, %s.", row.Tool, what, how))
 	}
-	msg := fmt.Sprintf("Run %s: about $%.2f (%s)?", row.Tool, valueOr(est.USD), est.Basis)
-	if est.USD == nil {
-		msg = fmt.Sprintf("Run %s? Its cost is unknown: %s.", row.Tool, strings.TrimPrefix(est.Basis, "unknown: "))
-	}
-	return server.NewInputRequestBuilder("").Elicit(confirmInput, mcp.ElicitationParams{
+	params := mcp.ElicitationParams{
 		Mode:    mcp.ElicitationModeForm,
-		Message: msg,
+		Message: fmt.Sprintf("Run %s: about $%.2f (%s)?", row.Tool, valueOr(est.USD), est.Basis),
 		RequestedSchema: map[string]any{
 			"type": "object",
 			"properties": map[string]any{
 				"run": map[string]any{"type": "boolean", "title": "Run it", "description": "Submit the job to fal (it is billed to your fal account).", "default": true},
 			},
 		},
-	}).ToolResult()
+	}
+	if est.USD == nil {
+		params.Message = fmt.Sprintf("Run %s? Its cost is unknown: %s.", row.Tool, strings.TrimPrefix(est.Basis, "unknown: "))
+	}
+	call, session, cost := callHash(req), sessionOf(ctx), costKey(est)
+	if answered {
+		// From 2026-07-28: the client's answer to our question, with its
+		// state. Earlier eras never get a state, so this refuses theirs.
+		var others []string
+		for k := range req.Params.InputResponses {
+			if k != confirmInput {
+				others = append(others, k)
+			}
+		}
+		if len(others) > 0 {
+			return mcp.NewToolResultError(fmt.Sprintf("%s: the call carries answers this server did not ask for (inputResponses %s). "+
+				"Nothing was sent to fal.", row.Tool, strings.Join(others, ", ")))
+		}
+		if err := s.spend.consent.redeem(time.Now(), req.Params.RequestState, session, call, cost); err != nil {
+			return mcp.NewToolResultError(fmt.Sprintf("%s: the job is %s, and the answer in this call does not count: %v. "+
+				"Nothing was sent to fal. Call again without inputResponses, and the user will be asked.", row.Tool, what, err))
+		}
+		return s.decided(row, what, server.ElicitationResponse(req.Params.InputResponses, confirmInput))
+	}
+	if !mcp.IsModernProtocol(server.RequestProtocolVersion(ctx)) {
+		// Before 2026-07-28 the server asks itself, while the call waits:
+		// the answer cannot come from anywhere but the client's reply.
+		srv := server.ServerFromContext(ctx)
+		if srv == nil {
+			return mcp.NewToolResultError(fmt.Sprintf("%s: the job is %s, and the user cannot be asked here. Nothing was sent to fal.", row.Tool, what))
+		}
+		ans, err := srv.RequestElicitation(ctx, mcp.ElicitationRequest{Request: mcp.Request{Method: string(mcp.MethodElicitationCreate)}, Params: params})
+		if err != nil {
+			s.opts.Logger.Info("the user could not be asked to accept a job", "tool", row.Tool, "err", err)
+			return mcp.NewToolResultError(fmt.Sprintf("%s: the job is %s, and the user could not be asked: the client answered the question "+
+				"with an error (%s). Nothing was sent to fal; do not retry it unless the user asks.", row.Tool, what, plainError(err)))
+		}
+		return s.decided(row, what, ans)
+	}
+	return server.NewInputRequestBuilder(s.spend.consent.issue(time.Now(), session, call, cost)).Elicit(confirmInput, params).ToolResult()
+}
+
+// decided turns the user's answer into nil (accepted) or a refusal.
+func (s *toolset) decided(row schemas.Endpoint, what string, ans *mcp.ElicitationResult) *mcp.CallToolResult {
+	if ans == nil {
+		return mcp.NewToolResultError(fmt.Sprintf("%s: the job is %s, and the answer is not one to the question asked (no confirm_cost answer). "+
+			"Nothing was sent to fal.", row.Tool, what))
+	}
+	if run, ok := contentBool(ans.Content, "run"); ans.Action == mcp.ElicitationResponseActionAccept && (!ok || run) {
+		s.opts.Logger.Info("a job needing the user's OK was accepted", "tool", row.Tool)
+		return nil
+	}
+	action := string(ans.Action)
+	if ans.Action == mcp.ElicitationResponseActionAccept {
+		action = "accept, without run"
+	}
+	return mcp.NewToolResultError(fmt.Sprintf("%s: the user did not accept the job (%s), %s. Nothing was sent to fal; do not retry it unless the user asks.",
+		row.Tool, action, what))
+}
+
+// plainError is an error's last clause: what went wrong, without the
+// library's layers of context.
+func plainError(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && i+2 < len(msg) {
+		msg = msg[i+2:]
+	}
+	return msg
 }
 
 func valueOr(p *float64) float64 {
@@ -530,7 +694,7 @@ func (pb *priceBook) remember(endpointID string, p *falqueue.Price, at time.Time
 // spendOptions are the server options spend control needs: elicitation,
 // when jobs above a cost are confirmed.
 func (s *toolset) spendOptions() []server.ServerOption {
-	if s.opts.ConfirmAbove == nil {
+	if s.opts.ConfirmAbove == nil && s.unknownCost() != UnknownCostAsk {
 		return nil
 	}
 	return []server.ServerOption{server.WithElicitation()}
@@ -538,7 +702,8 @@ func (s *toolset) spendOptions() []server.ServerOption {
 
 // listSpend is job_list's view of spend: the estimated spend of the last
 // 24 h (every job of the ledger that fal may bill) and the total of the
-// listed jobs.
+// listed jobs, by one definition: a job counts unless it failed or belongs
+// to the other world (dry run in a real server, real in a dry-run one).
 type listSpend struct {
 	Last24hUSD     *float64 `json:"last_24h_usd"`
 	Last24hUnknown int      `json:"last_24h_unknown"`
@@ -548,7 +713,7 @@ type listSpend struct {
 
 var spendSchema = map[string]any{
 	"type":        "object",
-	"description": "Estimated USD spent in 24 h and by the listed jobs (failed ones left out); *_unknown: jobs of unknown cost.",
+	"description": "Estimated USD spent in 24 h and by the listed jobs (failed and dry-run jobs left out; in dry-run mode, only dry-run jobs counted); *_unknown: jobs of unknown cost.",
 	"properties": map[string]any{
 		"last_24h_usd":     map[string]any{"type": []string{"number", "null"}},
 		"last_24h_unknown": map[string]any{"type": "integer"},
@@ -561,7 +726,7 @@ func (s *toolset) listSpend(ctx context.Context, jobs []Job) (listSpend, string)
 	var ls listSpend
 	for _, j := range jobs {
 		switch {
-		case j.Status == StatusFailed:
+		case j.Status == StatusFailed || j.DryRun != s.opts.DryRun: // as spent counts
 		case j.EstimatedCostUSD == nil:
 			ls.ListedUnknown++
 		default:
@@ -588,7 +753,11 @@ func (s *toolset) listSpend(ctx context.Context, jobs []Job) (listSpend, string)
 	if s.opts.Budget != nil {
 		fmt.Fprintf(&b, ". Budget: %s per 24 h", money(*s.opts.Budget))
 	}
-	b.WriteString(". Failed jobs are not counted.")
+	if s.opts.DryRun {
+		b.WriteString(". Both count only dry-run jobs (this server's world: nothing is billed), and no failed job.")
+	} else {
+		b.WriteString(". Both count the jobs fal may bill: failed jobs and dry-run jobs are not counted.")
+	}
 	return ls, b.String()
 }
 

@@ -86,7 +86,7 @@ func TestEstimates(t *testing.T) {
 		{"pixverse_extend_video_fast", map[string]any{"video_url": clip, "prompt": "p", "resolution": "540p"}, usd(0.3)},
 		{"pixverse_extend_video_fast", map[string]any{"video_url": clip, "prompt": "p"}, usd(0.4)},
 		{"upscale_video", map[string]any{"video_url": clip, "scale": 4}, usd(64 * 4 * 48 * 4 * 10 / 1e6 * 0.0008)},
-		{"interpolate_video_frames", map[string]any{"video_url": clip}, usd(0)},
+		{"interpolate_video_frames", map[string]any{"video_url": clip}, nil},              // priced per compute second: never free
 		{"upscale_video", map[string]any{"video_url": "https://example.com/in.mp4"}, nil}, // its size is not known
 		{"magi_extend_video", map[string]any{"video_url": clip, "prompt": "p"}, nil},      // fal publishes no price
 		{"ray2_modify_video", map[string]any{"video_url": clip, "prompt": "a prompt"}, nil},
@@ -111,6 +111,13 @@ func TestEstimates(t *testing.T) {
 			t.Errorf("%s: basis %q, text %q", c.tool, basis, text(res))
 		}
 		conformsToOutputSchema(t, c.tool, res)
+		// An estimate is no job: no request_id, not even an empty one.
+		var raw map[string]any
+		b, _ := json.Marshal(res.StructuredContent)
+		_ = json.Unmarshal(b, &raw)
+		if _, ok := raw["request_id"]; ok || strings.Contains(text(res), "request_id") {
+			t.Errorf("%s: an estimate answers with a request_id: %s / %s", c.tool, b, text(res))
+		}
 	}
 	if n := len(h.emu.Requests()); n != 0 {
 		t.Errorf("estimate_only sent %d requests to fal", n)
@@ -306,24 +313,50 @@ func TestPricesFromFal(t *testing.T) {
 // client whose user answers action (none: the client cannot elicit).
 func elicitHarness(t *testing.T, version string, action mcp.ElicitationResponseAction, asked *[]string) *harness {
 	t.Helper()
-	emu := faltest.NewServer(faltest.Options{Key: testKey, DefaultScript: &faltest.Script{Output: map[string]any{}}})
+	var answer elicitFunc
+	if action != "" {
+		answer = func(_ context.Context, r mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+			*asked = append(*asked, r.Params.Message)
+			return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: action, Content: map[string]any{"run": true}}}, nil
+		}
+	}
+	return elicitHarnessWith(t, version, nil, answer)
+}
+
+// elicitHarnessWith is a server with --confirm-above 1 (and opts) on an
+// emulator whose jobs run as script (nil: they finish at once), driven by
+// an in-process client that answers elicitation with answer (nil: it
+// cannot elicit).
+func elicitHarnessWith(t *testing.T, version string, script *faltest.Script, answer elicitFunc, opts ...func(*tools.Options)) *harness {
+	t.Helper()
+	if script == nil {
+		script = &faltest.Script{Output: map[string]any{}}
+	}
+	emu := faltest.NewServer(faltest.Options{Key: testKey, DefaultScript: script})
 	t.Cleanup(emu.Close)
+	return elicitHarnessOn(t, emu, version, answer, opts...)
+}
+
+// elicitHarnessOn is elicitHarnessWith on an existing emulator.
+func elicitHarnessOn(t *testing.T, emu *faltest.Server, version string, answer elicitFunc, opts ...func(*tools.Options)) *harness {
+	t.Helper()
 	fal, err := falqueue.New(falqueue.Config{Key: testKey, QueueURL: emu.QueueURL, RestURL: emu.RestURL, PollInterval: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := tools.NewServer(tools.Options{Version: "test", Fal: fal, ConfirmAbove: usd(1)})
+	o := tools.Options{Version: "test", Fal: fal, ConfirmAbove: usd(1)}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv, err := tools.NewServer(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var opts []client.ClientOption
-	if action != "" {
-		opts = append(opts, client.WithElicitationHandler(elicitFunc(func(_ context.Context, r mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
-			*asked = append(*asked, r.Params.Message)
-			return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: action, Content: map[string]any{"run": true}}}, nil
-		})))
+	var copts []client.ClientOption
+	if answer != nil {
+		copts = append(copts, client.WithElicitationHandler(answer))
 	}
-	c, err := client.NewInProcessClientWithOptions(srv, opts...)
+	c, err := client.NewInProcessClientWithOptions(srv, copts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +368,7 @@ func elicitHarness(t *testing.T, version string, action mcp.ElicitationResponseA
 	init := mcp.InitializeRequest{}
 	init.Params.ProtocolVersion = version
 	init.Params.ClientInfo = mcp.Implementation{Name: "tools-test", Version: "1"}
-	if action != "" {
+	if answer != nil {
 		init.Params.Capabilities.Elicitation = &mcp.ElicitationCapability{}
 	}
 	if _, err := c.Initialize(ctx, init); err != nil {
@@ -478,5 +511,192 @@ func TestDedupeConcurrent(t *testing.T) {
 	}
 	if n := submits(emu); n != 1 {
 		t.Errorf("%d submits, want 1", n)
+	}
+}
+
+// TestAcceptedJobSubmittedAsAsked: after the user accepts, exactly one job
+// is submitted with the caller's own arguments: force_new submits anew
+// beside an identical job, and wait_seconds: 0 answers with the job still
+// queued. Declined, cancelled, or when the client's elicitation fails,
+// nothing is submitted and the answer is a tool error in plain words.
+// Both protocol eras.
+func TestAcceptedJobSubmittedAsAsked(t *testing.T) {
+	big := map[string]any{"prompt": "p", "video_url": "https://v3.fal.media/files/in.mp4", "num_frames": 241, "wait_seconds": 0}
+	again := map[string]any{"prompt": "p", "video_url": "https://v3.fal.media/files/in.mp4", "num_frames": 241, "wait_seconds": 0, "force_new": true}
+	for _, era := range eras {
+		t.Run(era+"/accept", func(t *testing.T) {
+			asked := 0
+			h := elicitHarnessWith(t, era, &faltest.Script{Manual: true}, func(context.Context, mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+				asked++
+				return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionAccept, Content: map[string]any{"run": true}}}, nil
+			}, func(o *tools.Options) { o.DedupeWindow = tools.DefaultDedupeWindow })
+			ctx := ctxT(t)
+			first := jobOf(t, h.call(t, ctx, "wan_vace_video", big))
+			start := time.Now()
+			res := h.call(t, ctx, "wan_vace_video", again)
+			t.Logf("accepted call with wait_seconds 0 answered in %v", time.Since(start))
+			second := jobOf(t, res)
+			if res.IsError || second.RequestID == "" || second.RequestID == first.RequestID || second.Status != tools.StatusQueued {
+				t.Errorf("force_new after an accept: %s (first job %s)", text(res), first.RequestID)
+			}
+			if n := submits(h.emu); n != 2 || asked != 2 {
+				t.Errorf("%d submits after 2 accepted calls (%d questions), want 2", n, asked)
+			}
+		})
+		for _, c := range []struct {
+			name   string
+			answer elicitFunc
+			want   string
+		}{
+			{"decline", func(context.Context, mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+				return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionDecline}}, nil
+			}, "the user did not accept the job (decline)"},
+			{"cancel", func(context.Context, mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+				return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionCancel}}, nil
+			}, "the user did not accept the job (cancel)"},
+			{"error", func(context.Context, mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+				return nil, fmt.Errorf("the dialog crashed")
+			}, "the user could not be asked"},
+		} {
+			t.Run(era+"/"+c.name, func(t *testing.T) {
+				h := elicitHarnessWith(t, era, nil, c.answer)
+				res, err := h.callErr(ctxT(t), "wan_vace_video", big)
+				switch {
+				case err != nil && c.name == "error" && era == mcp.ProtocolVersion20260728:
+					// From 2026-07-28 the client itself asks the user; when
+					// it cannot, it does not retry, and the server never
+					// hears of it: nothing is submitted.
+				case err != nil:
+					t.Errorf("a JSON-RPC error instead of a tool result: %v", err)
+				case !res.IsError || !strings.Contains(text(res), c.want) || !strings.Contains(text(res), "Nothing was sent to fal"):
+					t.Errorf("result (error %v): %s; want %q", res.IsError, text(res), c.want)
+				}
+				if n := submits(h.emu); n != 0 {
+					t.Errorf("%d submits, want 0", n)
+				}
+			})
+		}
+	}
+}
+
+// TestJobListTotalsAgree: job_list's two spend lines use one definition —
+// jobs fal may bill in this world: dry-run jobs (in a real server) and
+// failed jobs count in neither — and the text says so.
+func TestJobListTotalsAgree(t *testing.T) {
+	emu := faltest.NewServer(faltest.Options{Key: testKey, DefaultScript: &faltest.Script{Manual: true}})
+	t.Cleanup(emu.Close)
+	emu.SetScript("fal-ai/ltx-video-13b-distilled/multiconditioning", faltest.Script{Failure: &faltest.Failure{}})
+	dir := t.TempDir()
+	optDry, _ := withLedger(t, dir, make(chan tools.Job, 10))
+	optReal, _ := withLedger(t, dir, make(chan tools.Job, 10))
+	dry := newHarnessOn(t, emu, mcp.ProtocolVersion20260728, optDry, func(o *tools.Options) { o.DryRun = true })
+	real := newHarnessOn(t, emu, mcp.ProtocolVersion20251125, optReal)
+	ctx := ctxT(t)
+	wan := map[string]any{"prompt": "p", "video_url": "https://v3.fal.media/files/in.mp4", "wait_seconds": 0}
+	for _, h := range []*harness{dry, real} {
+		if res := h.call(t, ctx, "wan_vace_video", wan); res.IsError {
+			t.Fatal(text(res))
+		}
+	}
+	// A job that fails: billed by nobody.
+	if j := jobOf(t, real.call(t, ctx, "ltx_multiconditioning_video", map[string]any{"prompt": "p", "wait_seconds": 10})); j.Status != tools.StatusFailed {
+		t.Fatalf("the failing job is %s", j.Status)
+	}
+	res := real.call(t, ctx, "job_list", map[string]any{})
+	var got struct {
+		Jobs  []tools.Job `json:"jobs"`
+		Spend struct {
+			Last24h *float64 `json:"last_24h_usd"`
+			Listed  float64  `json:"listed_usd"`
+		} `json:"spend"`
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Jobs) != 3 || got.Spend.Last24h == nil || *got.Spend.Last24h != 0.405 || got.Spend.Listed != 0.405 {
+		t.Errorf("job_list spend %s over %d jobs; want $0.405 in both lines (the one real job that did not fail)", b, len(got.Jobs))
+	}
+	if !strings.Contains(text(res), "$0.405 in the last 24 h; $0.405 for the 3 job(s) listed") || !strings.Contains(text(res), "dry-run") {
+		t.Errorf("job_list text: %s", text(res))
+	}
+}
+
+// TestUnknownCostPolicies: a job whose cost cannot be estimated is
+// refused, put to the user, or allowed as --unknown-cost says (by default:
+// refused under a limit, asked under --confirm-above); under ask and allow
+// the budget counts it at --max-job-cost (else the whole budget), never at
+// $0 — across two servers sharing a ledger.
+func TestUnknownCostPolicies(t *testing.T) {
+	unknown := func(i int) map[string]any { // ray2: fal publishes no price
+		return map[string]any{"video_url": fmt.Sprintf("https://x/%d.mp4", i), "prompt": "a prompt", "wait_seconds": 0}
+	}
+	accept := func(context.Context, mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+		return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionAccept, Content: map[string]any{"run": true}}}, nil
+	}
+	for _, c := range []struct {
+		name    string
+		opts    func(*tools.Options)
+		elicit  bool
+		submits int // of 4 calls, 2 per server
+		asked   bool
+		want    string // in the refusals
+	}{
+		{"no limit: allowed", func(o *tools.Options) {}, false, 4, false, ""},
+		{"max-job-cost: refused", func(o *tools.Options) { o.MaxJobCost = usd(5) }, false, 0, false, "--unknown-cost refuse, the default"},
+		{"budget: refused", func(o *tools.Options) { o.Budget = usd(100) }, false, 0, false, "fal-ai/luma-dream-machine/ray-2/modify"},
+		{"explicit refuse, no limit", func(o *tools.Options) { o.UnknownCost = tools.UnknownCostRefuse }, false, 0, false, "as the server was started"},
+		{"allow: counted at max-job-cost", func(o *tools.Options) {
+			o.UnknownCost, o.MaxJobCost, o.Budget = tools.UnknownCostAllow, usd(0.4), usd(1)
+		}, false, 2, false, "counted at $0.4 (--max-job-cost)"},
+		{"allow: counted at the whole budget", func(o *tools.Options) { o.UnknownCost, o.Budget = tools.UnknownCostAllow, usd(1) }, false, 1, false, "over budget"},
+		{"confirm-above: asked", func(o *tools.Options) { o.ConfirmAbove = usd(1) }, true, 4, true, ""},
+		{"confirm-above, client cannot ask", func(o *tools.Options) { o.ConfirmAbove = usd(1) }, false, 0, false, "--unknown-cost allow"},
+		{"ask, budget: asked and counted", func(o *tools.Options) { o.UnknownCost, o.Budget, o.MaxJobCost = tools.UnknownCostAsk, usd(1), usd(0.3) }, true, 3, true, "over budget"},
+		{"confirm-above with allow: not asked", func(o *tools.Options) { o.ConfirmAbove, o.UnknownCost = usd(1), tools.UnknownCostAllow }, true, 4, false, ""},
+	} {
+		for _, era := range eras {
+			t.Run(c.name+"/"+era, func(t *testing.T) {
+				emu := faltest.NewServer(faltest.Options{Key: testKey, DefaultScript: &faltest.Script{Manual: true}})
+				t.Cleanup(emu.Close)
+				dir := t.TempDir()
+				asked := 0
+				var hs []*harness
+				for range 2 {
+					opt, _ := withLedger(t, dir, make(chan tools.Job, 10))
+					var answer elicitFunc
+					if c.elicit {
+						answer = func(ctx context.Context, r mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+							asked++
+							return accept(ctx, r)
+						}
+					}
+					noConfirm := func(o *tools.Options) { o.ConfirmAbove = nil } // elicitHarnessOn's --confirm-above 1
+					hs = append(hs, elicitHarnessOn(t, emu, era, answer, opt, noConfirm, c.opts))
+				}
+				ctx := ctxT(t)
+				var refusals []string
+				for i := range 4 {
+					res, err := hs[i%2].callErr(ctx, "ray2_modify_video", unknown(i))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if res.IsError {
+						refusals = append(refusals, text(res))
+					}
+				}
+				if n := submits(emu); n != c.submits {
+					t.Errorf("%d of 4 jobs of unknown cost submitted, want %d; refusals: %q", n, c.submits, refusals)
+				}
+				if (asked > 0) != c.asked {
+					t.Errorf("the user was asked %d times", asked)
+				}
+				for _, r := range refusals {
+					if !strings.Contains(r, c.want) || !strings.Contains(r, "Nothing was sent to fal") {
+						t.Errorf("refusal %q; want it to say %q", r, c.want)
+					}
+				}
+			})
+		}
 	}
 }

@@ -115,7 +115,12 @@ func (et *endpointTool) handle(ctx context.Context, req mcp.CallToolRequest) (*m
 // endpoint's cross-field rules, and returns them (without wait_seconds),
 // the input and the wait.
 func (et *endpointTool) parse(req mcp.CallToolRequest) (map[string]any, any, time.Duration, error) {
-	args := req.GetArguments()
+	// The arguments are the caller's: they are copied, never changed in
+	// place (a call may be handled again with the same request).
+	args := map[string]any{}
+	if raw, err := json.Marshal(req.GetArguments()); err == nil {
+		_ = json.Unmarshal(raw, &args)
+	}
 	if args == nil {
 		args = map[string]any{}
 	}
@@ -181,7 +186,7 @@ func (s *toolset) submit(ctx context.Context, row schemas.Endpoint, input any, c
 	localID := newLocalID()
 	if err := s.jobs.prepare(Job{RequestID: localID, EndpointID: row.ID, Tool: row.Tool, Status: StatusUnknown,
 		SubmittedAt: now, UpdatedAt: now, DryRun: s.opts.DryRun, Input: sent,
-		EstimatedCostUSD: c.est.USD, CostBasis: c.est.Basis, inputHash: c.hash, dedupeSince: c.dedupeSince}, sent, c.budgetCap(s.opts.Budget)); err != nil {
+		EstimatedCostUSD: c.est.USD, CostBasis: c.est.Basis, inputHash: c.hash, dedupeSince: c.dedupeSince}, sent, s.budgetCap()); err != nil {
 		if isDuplicate(err) {
 			return Job{}, err
 		}

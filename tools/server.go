@@ -94,8 +94,14 @@ type Options struct {
 	// above it; Budget refuses a job that would take the estimated spend
 	// of the last 24 h (every process of the ledger) above it;
 	// ConfirmAbove asks the user, through elicitation, before a job
-	// estimated above it or of unknown cost. Nil: no limit.
+	// estimated above it (of unknown cost: see UnknownCost). Nil: no limit.
 	MaxJobCost, Budget, ConfirmAbove *float64
+	// UnknownCost is what happens to a job whose cost cannot be estimated:
+	// UnknownCostRefuse, UnknownCostAsk (the user is asked, as above
+	// ConfirmAbove) or UnknownCostAllow. "" is DefaultUnknownCost of the
+	// limits set. Under ask and allow, the budget counts such a job at
+	// MaxJobCost when set, else at the whole Budget — never at $0.
+	UnknownCost string
 	// DedupeWindow answers a call identical to one submitted this long ago
 	// or less (not failed or cancelled) with that job. 0: off.
 	DedupeWindow time.Duration
@@ -139,6 +145,11 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 	}
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = DefaultMaxWait
+	}
+	switch opts.UnknownCost {
+	case "", UnknownCostRefuse, UnknownCostAsk, UnknownCostAllow:
+	default:
+		return nil, fmt.Errorf("unknown-cost policy %q: want refuse, ask or allow", opts.UnknownCost)
 	}
 	s := &toolset{opts: opts, endpoints: map[string]*endpointTool{}}
 	s.jobs = newJobStore(opts.Ledger, opts.Logger, opts.OnJobEnd)

@@ -102,21 +102,33 @@ var ErrOverBudget = errors.New("ledger: the job would take the estimated spend o
 type SpendCap struct {
 	USD   float64
 	Since time.Time
+	// UnknownUSD is what a job of unknown cost counts for, the job being
+	// written and those already in the ledger: never $0. With none (0), a
+	// job of unknown cost cannot pass the cap.
+	UnknownUSD float64
 }
 
-const spentSQL = `SELECT COALESCE(SUM(estimated_cost_usd), 0) FROM jobs WHERE submitted_at >= ? AND status != 'failed' AND dry_run = ?`
+// spentSQL sums the spend a cap counts: known estimates, and jobs of
+// unknown cost at the cap's figure for them.
+const spentSQL = `SELECT COALESCE(SUM(COALESCE(estimated_cost_usd, ?)), 0) FROM jobs WHERE submitted_at >= ? AND status != 'failed' AND dry_run = ?`
 
 func checkCap(ctx context.Context, tx *sql.Tx, j Job) error {
-	if j.Cap == nil || j.EstimatedCostUSD == nil {
+	if j.Cap == nil {
 		return nil
 	}
+	cost, what := j.Cap.UnknownUSD, "of unknown cost, counted at"
+	if j.EstimatedCostUSD != nil {
+		cost, what = *j.EstimatedCostUSD, "estimated at"
+	} else if cost <= 0 {
+		return fmt.Errorf("%w: the job's cost is unknown, and the budget has no figure to count it at", ErrOverBudget)
+	}
 	var spent float64
-	if err := tx.QueryRowContext(ctx, spentSQL, millis(j.Cap.Since), j.DryRun).Scan(&spent); err != nil {
+	if err := tx.QueryRowContext(ctx, spentSQL, j.Cap.UnknownUSD, millis(j.Cap.Since), j.DryRun).Scan(&spent); err != nil {
 		return err
 	}
-	if spent+*j.EstimatedCostUSD > j.Cap.USD+1e-9 {
-		return fmt.Errorf("%w: $%g spent since %s, budget $%g, job $%g", ErrOverBudget, spent, j.Cap.Since.Format(time.RFC3339),
-			j.Cap.USD, *j.EstimatedCostUSD)
+	if spent+cost > j.Cap.USD+1e-9 {
+		return fmt.Errorf("%w: $%g spent since %s, budget $%g, job %s $%g", ErrOverBudget, spent, j.Cap.Since.Format(time.RFC3339),
+			j.Cap.USD, what, cost)
 	}
 	return nil
 }

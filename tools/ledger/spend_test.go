@@ -115,3 +115,33 @@ func TestPrepareWithinCap(t *testing.T) {
 		t.Errorf("a job that fits: %v", err)
 	}
 }
+
+// TestPrepareCapCountsUnknown: a job of unknown cost is never counted as
+// $0 by the budget: it counts at the cap's UnknownUSD, both as the job
+// being written and as a job already in the ledger — across two writers.
+func TestPrepareCapCountsUnknown(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, b := open(t, dir), open(t, dir)
+	limit := &ledger.SpendCap{USD: 1, UnknownUSD: 0.6, Since: time.Now().Add(-time.Hour)}
+	job := func(id string, cost *float64) ledger.Job {
+		return ledger.Job{LocalID: id, Tool: "t", EndpointID: "e", Input: []byte(`{}`), EstimatedCostUSD: cost, Cap: limit}
+	}
+	if err := a.Prepare(ctx, job("local-1", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Prepare(ctx, job("local-2", nil)); !errors.Is(err, ledger.ErrOverBudget) {
+		t.Errorf("a second job of unknown cost: err %v, want ErrOverBudget ($0.6 + $0.6 > $1)", err)
+	}
+	if err := b.Prepare(ctx, job("local-3", usd(0.5))); !errors.Is(err, ledger.ErrOverBudget) {
+		t.Errorf("a $0.5 job after one of unknown cost: err %v, want ErrOverBudget", err)
+	}
+	if err := b.Prepare(ctx, job("local-4", usd(0.4))); err != nil {
+		t.Errorf("a $0.4 job that fits: %v", err)
+	}
+	// No figure for unknown cost: such a job cannot pass a budget.
+	strict := &ledger.SpendCap{USD: 100, Since: time.Now().Add(-time.Hour)}
+	if err := b.Prepare(ctx, ledger.Job{LocalID: "local-5", Tool: "t", EndpointID: "e", Input: []byte(`{}`), Cap: strict}); !errors.Is(err, ledger.ErrOverBudget) {
+		t.Errorf("unknown cost without a figure: err %v, want ErrOverBudget", err)
+	}
+}
