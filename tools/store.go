@@ -87,8 +87,15 @@ func (s *jobStore) noteLedger(what string, err error) {
 	s.log.Warn("job ledger: "+what+" failed", "err", err)
 }
 
-// ledgerProblem says why job history is unavailable right now, or "".
+// ledgerProblem says why job history is unavailable right now, or "":
+// the ledger's file is gone or replaced (ledger.Health), or its last
+// operation failed.
 func (s *jobStore) ledgerProblem() string {
+	if s.led != nil {
+		if err := s.led.Health(); err != nil {
+			return err.Error()
+		}
+	}
 	s.problemMu.Lock()
 	defer s.problemMu.Unlock()
 	return s.problem
