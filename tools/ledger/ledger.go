@@ -117,7 +117,7 @@ type Ledger struct {
 	stopped chan struct{}
 	closeMu sync.RWMutex // writers hold it to send; Close to close writes
 	closed  bool
-	stmts   sync.Map // query → *sql.Stmt, the hot writes prepared once
+	stmts   sync.Map    // query → *sql.Stmt, the hot writes prepared once
 	opened  os.FileInfo // the file as Open found it: Health compares (device and inode)
 }
 
