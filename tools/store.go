@@ -36,7 +36,8 @@ type jobStore struct {
 	mu    sync.Mutex
 	byID  map[string]*record
 	order []*record
-	led   *ledger.Ledger // nil: memory only
+	led   *ledger.Ledger   // nil: memory only
+	fal   *falqueue.Client // rehomes the handles read from the ledger; nil: as stored
 	log   *slog.Logger
 	ended func(Job) // called once when a job ends, outside the lock
 	kick  chan struct{}
@@ -273,6 +274,15 @@ func (s *jobStore) refreshFrom(lj ledger.Job) (Job, *falqueue.Handle, bool) {
 	job := fromLedger(lj)
 	h := &falqueue.Handle{EndpointID: lj.EndpointID, RequestID: lj.RequestID,
 		StatusURL: lj.StatusURL, ResponseURL: lj.ResponseURL, CancelURL: lj.CancelURL}
+	if s.fal != nil {
+		// The queue may have moved since (another FAL_QUEUE_URL): the job
+		// is followed wherever the configured queue is now.
+		var moved bool
+		if h, moved = s.fal.Rehome(h); moved && !ok {
+			s.log.Info("the job's URLs are on a queue host no longer configured; following it on the configured one",
+				"request_id", lj.RequestID, "stored_status_url", lj.StatusURL, "now", h.StatusURL)
+		}
+	}
 	if !ok {
 		r = s.put(job, h, false)
 		r.logs = lj.Logs
