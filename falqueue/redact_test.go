@@ -46,6 +46,9 @@ func TestRedactSecretForms(t *testing.T) {
 		{"base64 with \\/ escapes", `{"h":"` + strings.ReplaceAll(base64.StdEncoding.EncodeToString([]byte("?>?"+key+"???")), "/", `\/`) + `"}`},
 		{"plain text", "Authorization: Key " + key},
 		{"mixed", `{"a":"c%61n\u0061ry-keyid-5f0c2a"}`},
+		{"an escaped percent sign", `{"a":"\u002563anary-keyid-5f0c2a"}`},
+		{"twice in a row", key + key},
+		{"the whole text", sec},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,5 +80,15 @@ func TestRedactSecretForms(t *testing.T) {
 	}
 	if got := redactSecret("short:abc", "short:abc"); got != redacted {
 		t.Errorf("a short key: %q", got)
+	}
+}
+
+// BenchmarkRedactBody: the redaction every answer from fal goes through,
+// on a 64 KiB JSON body with escapes and no key.
+func BenchmarkRedactBody(b *testing.B) {
+	body := `{"logs":[` + strings.Repeat(`{"message":"frame \u00e9 done \/ 50%","level":"INFO"},`, 1000) + `{}]}`
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		_ = redactSecret(body, "canary-keyid-5f0c2a:canary-keysecret-9d81e4b7")
 	}
 }

@@ -68,7 +68,11 @@ const (
 var EchoForms = []EchoForm{EchoAsSent, EchoJSONEscaped, EchoPercent, EchoBase64, EchoEscapedText}
 
 func (f EchoForm) String() string {
-	return [...]string{"as sent", "JSON-escaped", "percent-encoded", "base64", "escaped text"}[f]
+	names := []string{"as sent", "JSON-escaped", "percent-encoded", "base64", "escaped text"}
+	if f < 0 || int(f) >= len(names) {
+		return fmt.Sprintf("EchoForm(%d)", int(f))
+	}
+	return names[f]
 }
 
 // echoText is the echo of an Authorization header in form f. For
