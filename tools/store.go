@@ -274,9 +274,10 @@ func (s *jobStore) refreshFrom(lj ledger.Job) (Job, *falqueue.Handle, bool) {
 	job := fromLedger(lj)
 	h := &falqueue.Handle{EndpointID: lj.EndpointID, RequestID: lj.RequestID,
 		StatusURL: lj.StatusURL, ResponseURL: lj.ResponseURL, CancelURL: lj.CancelURL}
-	if s.fal != nil {
+	if s.fal != nil && lj.StatusURL != "" {
 		// The queue may have moved since (another FAL_QUEUE_URL): the job
-		// is followed wherever the configured queue is now.
+		// is followed wherever the configured queue is now. (A job with
+		// no URLs never had fal's answer: it has nothing to follow.)
 		var moved bool
 		if h, moved = s.fal.Rehome(h); moved && !ok {
 			s.log.Info("the job's URLs are on a queue host no longer configured; following it on the configured one",
