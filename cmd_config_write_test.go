@@ -78,6 +78,13 @@ func TestConfigWriteTouchesOnlyItsFile(t *testing.T) {
 			})
 			return f
 		}, refused: "not a regular file"},
+		{name: "symlink to nowhere", setup: func(t *testing.T, dir string) string {
+			link := filepath.Join(dir, "mcp.json")
+			if err := os.Symlink(filepath.Join(dir, "gone", "cursor.json"), link); err != nil {
+				t.Fatal(err)
+			}
+			return link
+		}, refused: "symbolic link that leads to no file"},
 		{name: "larger than 1 MiB", setup: regular(0o600, `{"mcpServers": {}, "pad": "`+strings.Repeat("x", 1<<20)+`"}`),
 			refused: "larger than 1 MiB"},
 		{name: "include-key makes a 0644 file 0600", setup: regular(0o644, `{"mcpServers": {}}`),
