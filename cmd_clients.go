@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // mcpClient is an MCP client whose configuration file `config` writes and
@@ -256,52 +254,4 @@ type vscodeInput struct {
 	ID          string `json:"id"`
 	Description string `json:"description"`
 	Password    bool   `json:"password"`
-}
-
-// writeWithBackup replaces path with data: the old file is first copied to
-// a dated backup beside it (returned), and the new one is renamed into
-// place, so a crash leaves either file whole. A new file is private (0600):
-// it may hold a key.
-func writeWithBackup(path string, data []byte, now time.Time) (backup string, err error) {
-	mode := fs.FileMode(0o600)
-	old, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if fi, err := os.Stat(path); err == nil {
-			mode = fi.Mode().Perm()
-		}
-		backup = path + ".bak-" + now.Format("20060102-150405")
-		for i := 2; ; i++ {
-			if _, err := os.Lstat(backup); errors.Is(err, fs.ErrNotExist) {
-				break
-			}
-			backup = fmt.Sprintf("%s.bak-%s-%d", path, now.Format("20060102-150405"), i)
-		}
-		if err := os.WriteFile(backup, old, mode); err != nil {
-			return "", fmt.Errorf("cannot back up %s: %w", path, err)
-		}
-	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return "", err
-		}
-	default:
-		return "", err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return backup, err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return backup, err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return backup, err
-	}
-	if err := tmp.Close(); err != nil {
-		return backup, err
-	}
-	return backup, os.Rename(tmp.Name(), path)
 }

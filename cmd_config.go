@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -191,14 +193,13 @@ func runConfig(args []string, getenv func(string) string, stdout, stderr io.Writ
 	if file, err = filepath.Abs(file); err != nil {
 		return fail("%v", err)
 	}
-	var existing []byte
+	var cf configFile
 	if o.write {
-		existing, err = os.ReadFile(file)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fail("cannot read %s: %v", file, err)
+		if cf, err = readConfigFile(file); err != nil {
+			return fail("%v", err)
 		}
 	}
-	doc, replaced, err := clientDoc(existing, o.client, o.name, entry, inputs)
+	doc, replaced, err := clientDoc(cf.data, o.client, o.name, entry, inputs)
 	if err != nil {
 		return fail("%s is not plain JSON (%v); it was left as it is: add the entry by hand (run without --write to print it)", file, err)
 	}
@@ -214,25 +215,171 @@ func runConfig(args []string, getenv func(string) string, stdout, stderr io.Writ
 			fmt.Fprintf(stderr, "This goes in %s, under %q (merge it by hand, or run again with --write).\n", file, o.client.serversKey)
 		}
 	} else {
-		backup, err := writeWithBackup(file, doc.encode(), time.Now())
-		if err != nil {
-			return fail("cannot write %s: %v", file, err)
+		where := file
+		if cf.path != file {
+			where = cf.path + " (the file " + file + " links to)"
 		}
-		verb := "added"
-		if replaced {
-			verb = "replaced"
+		// A file that holds the key is for its owner's eyes only.
+		mode := fs.FileMode(0o600)
+		if cf.exists {
+			mode = cf.mode
 		}
-		fmt.Fprintf(stdout, "%s %q in %s\n", verb, o.name, file)
-		if backup != "" {
-			fmt.Fprintf(stdout, "the previous file is kept as %s\n", backup)
+		if o.includeKey {
+			mode &^= 0o077
 		}
-		fmt.Fprintf(stdout, "restart %s to load it\n", o.client.title)
+		data := doc.encode()
+		switch {
+		case cf.exists && bytes.Equal(data, cf.data):
+			if mode != cf.mode {
+				if err := os.Chmod(cf.path, mode); err != nil {
+					return fail("cannot restrict %s to its owner: %v", where, err)
+				}
+				fmt.Fprintf(stdout, "unchanged: %s already has this %q entry; it holds the key, so only you can read it now (mode %04o)\n", where, o.name, mode)
+			} else {
+				fmt.Fprintf(stdout, "unchanged: %s already has this %q entry\n", where, o.name)
+			}
+		default:
+			backup, err := cf.write(data, mode, time.Now())
+			if err != nil {
+				return fail("cannot write %s: %v", where, err)
+			}
+			verb := "added"
+			if replaced {
+				verb = "replaced"
+			}
+			fmt.Fprintf(stdout, "%s %q in %s\n", verb, o.name, where)
+			if backup != "" {
+				fmt.Fprintf(stdout, "the previous file is kept as %s\n", backup)
+			}
+			fmt.Fprintf(stdout, "restart %s to load it\n", o.client.title)
+		}
 	}
 	if !o.includeKey && o.client.name != "vscode" {
 		fmt.Fprintf(stderr, "No fal key is in this entry: add %s to its environment, or run again with --include-key (which stores the key in plain text in %s).\n",
 			falqueue.EnvKey, file)
 	}
 	return 0
+}
+
+// maxConfigSize is the most config --write reads of a client's file: the
+// clients' files are a few KiB; anything far larger is not one.
+const maxConfigSize = 1 << 20
+
+// configFile is a client's file as config --write found it.
+type configFile struct {
+	path   string // the file to write: the target when the file is a symbolic link
+	exists bool
+	data   []byte
+	mode   fs.FileMode
+}
+
+// readConfigFile reads a client's file for --write. A symbolic link is
+// followed: the file it leads to is read and later written, and the link
+// stays. Only a regular file of at most maxConfigSize bytes is read: a
+// FIFO would block the read, a device or a huge file would fill memory.
+func readConfigFile(name string) (configFile, error) {
+	cf := configFile{path: name}
+	fi, err := os.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return cf, nil
+	case err != nil:
+		return cf, fmt.Errorf("cannot read %s: %v", name, err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		target, err := filepath.EvalSymlinks(name)
+		if err != nil {
+			return cf, fmt.Errorf("%s is a symbolic link that leads to no file (%v); it was left as it is: fix the link, or pass --file with the real file", name, err)
+		}
+		cf.path = target
+	}
+	// Stat before opening: opening a FIFO blocks until a writer comes.
+	if fi, err = os.Stat(cf.path); err != nil {
+		return cf, fmt.Errorf("cannot read %s: %v", cf.path, err)
+	}
+	if err := checkConfigFile(name, fi); err != nil {
+		return cf, err
+	}
+	f, err := os.Open(cf.path)
+	if err != nil {
+		return cf, fmt.Errorf("cannot read %s: %v", cf.path, err)
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil { // the file opened, should it have been swapped
+		return cf, fmt.Errorf("cannot read %s: %v", cf.path, err)
+	}
+	if err := checkConfigFile(name, fi); err != nil {
+		return cf, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return cf, fmt.Errorf("cannot read %s: %v", cf.path, err)
+	}
+	if len(data) > maxConfigSize {
+		return cf, fmt.Errorf("%s is larger than 1 MiB: not a client's configuration; it was left as it is (pass --file with the right file)", name)
+	}
+	cf.exists, cf.data, cf.mode = true, data, fi.Mode().Perm()
+	return cf, nil
+}
+
+// checkConfigFile refuses what is not a regular file of at most
+// maxConfigSize bytes.
+func checkConfigFile(name string, fi fs.FileInfo) error {
+	switch {
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file (%s); it was left as it is: pass --file with the client's configuration file", name, fi.Mode().Type())
+	case fi.Size() > maxConfigSize:
+		return fmt.Errorf("%s is larger than 1 MiB (%d bytes): not a client's configuration; it was left as it is (pass --file with the right file)", name, fi.Size())
+	}
+	return nil
+}
+
+// write replaces the file with data, in mode: the old file is first
+// copied to FILE.bak-DATE (readable by its owner only: it may hold keys),
+// and the new one is renamed into place, so a reader never sees half a
+// file. A symbolic link stays: its target is what is replaced.
+func (cf configFile) write(data []byte, mode fs.FileMode, now time.Time) (backup string, err error) {
+	dir := filepath.Dir(cf.path)
+	if cf.exists {
+		stamp := now.Format("20060102-150405")
+		backup = cf.path + ".bak-" + stamp
+		for i := 2; ; i++ {
+			f, err := os.OpenFile(backup, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if errors.Is(err, fs.ErrExist) {
+				backup = fmt.Sprintf("%s.bak-%s-%d", cf.path, stamp, i)
+				continue
+			}
+			if err != nil {
+				return "", fmt.Errorf("cannot back it up: %w", err)
+			}
+			_, err = f.Write(cf.data)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return "", fmt.Errorf("cannot back it up: %w", err)
+			}
+			break
+		}
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(cf.path)+".tmp-*")
+	if err != nil {
+		return backup, err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return backup, err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return backup, err
+	}
+	if err := tmp.Close(); err != nil {
+		return backup, err
+	}
+	return backup, os.Rename(tmp.Name(), cf.path)
 }
 
 // claudeAddLine is the `claude mcp add` command for the entry, quoted for

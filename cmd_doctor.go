@@ -16,6 +16,7 @@ import (
 	"github.com/fal-video-mcp/fal-video-mcp/falqueue"
 	"github.com/fal-video-mcp/fal-video-mcp/tools"
 	"github.com/fal-video-mcp/fal-video-mcp/tools/ledger"
+	"github.com/fal-video-mcp/fal-video-mcp/tools/localfile"
 )
 
 const doctorUsage = `Usage: %[1]s doctor [--online] [server flags]
@@ -79,7 +80,8 @@ func runDoctor(ctx context.Context, args []string, getenv func(string) string, s
 	var checks []check
 	checks = append(checks, keyChecks(ctx, cfg, getenv, online, clientKeys)...)
 	checks = append(checks, stateCheck(ctx, cfg, getenv))
-	checks = append(checks, allowDirChecks(cfg.allowDirs)...)
+	checks = append(checks, allowDirChecks(cfg.allowDirs, plat.home())...)
+	checks = append(checks, rootsCheck(cfg))
 	checks = append(checks, outputCheck(cfg.outputDir))
 	checks = append(checks, clients...)
 
@@ -204,8 +206,10 @@ func tryWrite(dir string) error {
 	return os.Remove(f.Name())
 }
 
-// allowDirChecks: each allowed folder exists and can be read.
-func allowDirChecks(dirs []string) []check {
+// allowDirChecks: each allowed folder exists and can be read; one that
+// is the filesystem root, the home folder or contains it is the user's
+// own choice, and a warning: every file of the user can be uploaded.
+func allowDirChecks(dirs []string, home string) []check {
 	if len(dirs) == 0 {
 		return []check{{status: checkWarn, name: "allowed folders", detail: "none: media inputs can be URLs only, no local files",
 			fix: "add --allow-dir FOLDER for each folder whose videos the agent may use"}}
@@ -227,6 +231,10 @@ func allowDirChecks(dirs []string) []check {
 			} else if _, err := f.Readdirnames(1); err != nil && !errors.Is(err, io.EOF) {
 				f.Close()
 				c.status, c.detail = checkFail, "cannot be listed: "+err.Error()
+			} else if why := localfile.TooBroad(d, home); why != "" {
+				f.Close()
+				c.status, c.detail = checkWarn, "exists and can be read, but "+why+": every file of the user (SSH keys, tokens, mail) can be uploaded to fal"
+				c.fix = "allow only the folders that hold the media the agent may use"
 			} else {
 				f.Close()
 				c.status, c.detail = checkOK, "exists and can be read"
@@ -235,6 +243,22 @@ func allowDirChecks(dirs []string) []check {
 		out = append(out, c)
 	}
 	return out
+}
+
+// rootsCheck says whether the folders a client shares as MCP roots count,
+// and which of them the server ignores (tools/media.go clientRoots).
+func rootsCheck(cfg config) check {
+	c := check{name: "client roots"}
+	switch {
+	case cfg.noRoots:
+		c.status, c.detail = checkSkip, "not used (--no-roots)"
+	case cfg.transport != "stdio":
+		c.status, c.detail = checkSkip, "not used over --transport "+cfg.transport+" (roots count over stdio only)"
+	default:
+		c.status, c.detail = checkOK, "the folders a client shares as MCP roots may be read, except a filesystem root, "+
+			"the home folder, or a folder that contains the home folder: those are ignored, with a warning in the log"
+	}
+	return c
 }
 
 // outputCheck: the output folder is writable, or can be created.

@@ -75,7 +75,7 @@ func TestDoctor(t *testing.T) {
 	code, stdout, stderr := runCmd(t, vars, good...)
 	lines := doctorLines(t, stdout)
 	want := map[string]string{"fal key": "ok", "fal accepts the key": "ok", "state folder": "ok",
-		"allowed folder " + videos: "ok", "output folder": "ok", clientCheck: "ok"}
+		"allowed folder " + videos: "ok", "output folder": "ok", clientCheck: "ok", "client roots": "ok"}
 	for name, status := range want {
 		if lines[name] != status {
 			t.Errorf("good setup: %q is %q, want %q\n%s", name, lines[name], status, stdout)
@@ -223,4 +223,57 @@ func TestDoctorEndpointIsInTheCatalog(t *testing.T) {
 		}
 	}
 	t.Errorf("%s is not in the catalog", doctorEndpoint)
+}
+
+// TestDoctorBroadFolders: an --allow-dir that is the filesystem root, the
+// home folder or a folder containing it is the user's own choice, so the
+// server takes it, but doctor warns that every file of the user can then
+// be uploaded; and doctor says which client roots the server ignores.
+func TestDoctorBroadFolders(t *testing.T) {
+	home, vars := fakeHome(t)
+	vars["FAL_KEY"] = "id:secret"
+	videos := filepath.Join(home, "videos")
+	if err := os.MkdirAll(videos, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	toParent := filepath.Join(t.TempDir(), "people")
+	if err := os.Symlink(filepath.Dir(home), toParent); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		dir, status, says string
+	}{
+		{videos, "ok", "exists and can be read"},
+		{home, "warn", "the home folder itself"},
+		{filepath.Dir(home), "warn", "contains the home folder"},
+		{toParent, "warn", "contains the home folder"},
+		{"/", "warn", "filesystem root"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			code, stdout, _ := runCmd(t, vars, "doctor", "--allow-dir", tt.dir, "--output-dir", home, "--state-dir", filepath.Join(home, "state"))
+			lines := doctorLines(t, stdout)
+			name := "allowed folder " + tt.dir
+			if code != 0 || lines[name] != tt.status {
+				t.Fatalf("exit %d, %q is %q, want %q:\n%s", code, name, lines[name], tt.status, stdout)
+			}
+			var line string
+			for _, l := range strings.Split(stdout, "\n") {
+				if strings.Contains(l, name+": ") {
+					line = l
+				}
+			}
+			if !strings.Contains(line, tt.says) {
+				t.Errorf("the line does not say %q: %s", tt.says, line)
+			}
+		})
+	}
+	_, stdout, _ := runCmd(t, vars, "doctor", "--output-dir", home, "--state-dir", filepath.Join(home, "state"))
+	if lines := doctorLines(t, stdout); lines["client roots"] != "ok" || !strings.Contains(stdout, "contains the home folder") {
+		t.Errorf("doctor does not say which client roots are ignored:\n%s", stdout)
+	}
+	_, stdout, _ = runCmd(t, vars, "doctor", "--no-roots", "--output-dir", home, "--state-dir", filepath.Join(home, "state"))
+	if lines := doctorLines(t, stdout); lines["client roots"] != "skip" {
+		t.Errorf("--no-roots: client roots are not skipped:\n%s", stdout)
+	}
 }

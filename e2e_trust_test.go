@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,87 +30,155 @@ import (
 
 // TestEchoedSecretsNeverShown: with canary values in FAL_KEY and
 // FAL_VIDEO_MCP_AUTH_TOKEN and an emulated fal whose apps echo the key
-// into log lines, error bodies and results, the canaries appear nowhere:
-// not in --help, not on stderr at debug level, not in any tool result
-// (every byte of stdout), not in the ledger's files.
+// into log lines, error bodies and results, in every form the emulator
+// knows (as sent, JSON \u escapes on the wire, percent-encoding, base64,
+// \u escapes inside the text), the canaries appear nowhere, in any of
+// those forms: not in --help, not on stderr at debug level, not in any
+// tool result (every byte of stdout), not in the ledger's files, not in
+// doctor --online. Both protocol eras.
 func TestEchoedSecretsNeverShown(t *testing.T) {
 	const keyID, keySecret = "canary-keyid-5f0c2a", "canary-keysecret-9d81e4b7"
 	const falKey = keyID + ":" + keySecret
 	const token = "canary-auth-token-77aa31"
 	canaries := []string{falKey, keyID, keySecret, token}
 
-	emu := faltest.NewServer(faltest.Options{Key: falKey, LogWindow: 10})
-	defer emu.Close()
-	ok, fail := schemas.Catalog[0], schemas.Catalog[1]
-	emu.SetScript(ok.ID, faltest.Script{EchoKey: true, Logs: []string{"loading", "encoding"},
-		Output: emu.ServeOutputFiles(schemas.ExampleOutput(ok.Tool))})
-	emu.SetScript(fail.ID, faltest.Script{EchoKey: true, Logs: []string{"loading"},
-		Failure: &faltest.Failure{Status: 500, Error: "the model crashed"}})
+	for i, form := range faltest.EchoForms {
+		version := []string{mcp.ProtocolVersion20251125, mcp.LATEST_PROTOCOL_VERSION}[i%2]
+		t.Run(form.String(), func(t *testing.T) {
+			emu := faltest.NewServer(faltest.Options{Key: falKey, LogWindow: 10})
+			defer emu.Close()
+			ok, fail := schemas.Catalog[0], schemas.Catalog[1]
+			emu.SetScript(ok.ID, faltest.Script{EchoKey: true, EchoForm: form, Logs: []string{"loading", "encoding"},
+				Output: emu.ServeOutputFiles(schemas.ExampleOutput(ok.Tool))})
+			emu.SetScript(fail.ID, faltest.Script{EchoKey: true, EchoForm: form, Logs: []string{"loading"},
+				Failure: &faltest.Failure{Status: 500, Error: "the model crashed"}})
 
-	stateDir := t.TempDir()
-	vars := map[string]string{"FAL_KEY": falKey, "FAL_VIDEO_MCP_AUTH_TOKEN": token, "FAL_QUEUE_URL": emu.QueueURL,
-		"FAL_REST_URL": emu.RestURL, "FAL_VIDEO_MCP_STATE_DIR": stateDir, "FAL_VIDEO_MCP_LOG_LEVEL": "debug"}
+			stateDir := t.TempDir()
+			vars := map[string]string{"FAL_KEY": falKey, "FAL_VIDEO_MCP_AUTH_TOKEN": token, "FAL_QUEUE_URL": emu.QueueURL,
+				"FAL_REST_URL": emu.RestURL, "FAL_VIDEO_MCP_STATE_DIR": stateDir, "FAL_VIDEO_MCP_LOG_LEVEL": "debug"}
 
-	var help, helpOut lockedBuffer
-	if code := run(context.Background(), []string{"--help"}, env(vars), strings.NewReader(""), &helpOut, &help); code != 0 {
-		t.Fatalf("--help exit %d", code)
-	}
-	if !strings.Contains(help.String(), "(env FAL_VIDEO_MCP_AUTH_TOKEN)") {
-		t.Errorf("--help does not name the token's variable:\n%s", help.String())
-	}
+			var help, helpOut lockedBuffer
+			if code := run(context.Background(), []string{"--help"}, env(vars), strings.NewReader(""), &helpOut, &help); code != 0 {
+				t.Fatalf("--help exit %d", code)
+			}
+			if !strings.Contains(help.String(), "(env FAL_VIDEO_MCP_AUTH_TOKEN)") {
+				t.Errorf("--help does not name the token's variable:\n%s", help.String())
+			}
 
-	p := runPiped(t, mcp.ProtocolVersion20251125, nil, vars)
-	ctx := ctxE2E(t)
-	for _, row := range []schemas.Endpoint{ok, fail} {
-		var args map[string]any
-		if err := json.Unmarshal(schemas.ExampleInput(row.Tool), &args); err != nil {
-			t.Fatal(err)
-		}
-		args["wait_seconds"] = 30
-		_, job, err := callTool(ctx, p.client, row.Tool, args, nil)
-		if err != nil || !finishedStatus(job.Status) {
-			t.Fatalf("%s = %+v, %v", row.Tool, job, err)
-		}
-		for _, name := range []string{"job_status", "job_result"} {
-			if _, _, err := callTool(ctx, p.client, name, map[string]any{"request_id": job.RequestID, "endpoint_id": row.ID}, nil); err != nil {
+			p := runPiped(t, version, nil, vars)
+			ctx := ctxE2E(t)
+			for _, row := range []schemas.Endpoint{ok, fail} {
+				var args map[string]any
+				if err := json.Unmarshal(schemas.ExampleInput(row.Tool), &args); err != nil {
+					t.Fatal(err)
+				}
+				args["wait_seconds"] = 30
+				_, job, err := callTool(ctx, p.client, row.Tool, args, nil)
+				if err != nil || !finishedStatus(job.Status) {
+					t.Fatalf("%s = %+v, %v", row.Tool, job, err)
+				}
+				for _, name := range []string{"job_status", "job_result"} {
+					if _, _, err := callTool(ctx, p.client, name, map[string]any{"request_id": job.RequestID, "endpoint_id": row.ID}, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if _, _, err := callTool(ctx, p.client, "job_list", map[string]any{}, nil); err != nil {
 				t.Fatal(err)
 			}
-		}
-	}
-	if _, _, err := callTool(ctx, p.client, "job_list", map[string]any{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if code := p.stop(); code != 0 {
-		t.Errorf("exit %d", code)
-	}
-	stdout, stderr := p.stdout.String(), p.stderr.String() // run has returned: all is written
-	var ledger strings.Builder
-	_ = filepath.WalkDir(stateDir, func(path string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			b, _ := os.ReadFile(path)
-			ledger.Write(b)
-		}
-		return nil
-	})
+			if code := p.stop(); code != 0 {
+				t.Errorf("exit %d", code)
+			}
+			stdout, stderr := p.stdout.String(), p.stderr.String() // run has returned: all is written
+			var ledger strings.Builder
+			_ = filepath.WalkDir(stateDir, func(path string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					b, _ := os.ReadFile(path)
+					ledger.Write(b)
+				}
+				return nil
+			})
 
-	// The apps did echo, and the echo reached every place checked below.
-	for place, text := range map[string]string{"tool results": stdout, "ledger": ledger.String()} {
-		if !strings.Contains(text, "Authorization: Key [REDACTED]") {
-			t.Errorf("no redacted echo in the %s: the test did not exercise the echo", place)
-		}
+			// doctor --online, when fal's refusal echoes the key.
+			emu.Inject(faltest.Fault{Op: faltest.OpStatus, Status: 401, EchoKey: true, EchoForm: form})
+			var doctorOut, doctorErr lockedBuffer
+			if code := run(context.Background(), []string{"doctor", "--online"}, env(vars), strings.NewReader(""), &doctorOut, &doctorErr); code != 1 {
+				t.Errorf("doctor --online with a refused key: exit %d\n%s", code, doctorOut.String())
+			}
+			doctor := doctorOut.String() + doctorErr.String()
+
+			// The apps did echo, and the echo reached every place checked below.
+			for place, text := range map[string]string{"tool results": stdout, "ledger": ledger.String(), "doctor": doctor} {
+				if !strings.Contains(jsonUnescaped(text), "Authorization: Key [REDACTED]") {
+					t.Errorf("no redacted echo in the %s: the test did not exercise the echo", place)
+				}
+			}
+			for place, text := range map[string]string{"--help": help.String() + helpOut.String(), "stderr": stderr,
+				"tool results": stdout, "ledger": ledger.String(), "doctor": doctor} {
+				for _, c := range canaries {
+					if form, ok := revealed(text, c); ok {
+						t.Errorf("%q leaked into the %s (%s)", c, place, form)
+					}
+				}
+			}
+			if !strings.Contains(stderr, "level=DBG") && !strings.Contains(stderr, "DBG") {
+				t.Errorf("stderr has no debug lines:\n%s", stderr)
+			}
+		})
 	}
-	for place, text := range map[string]string{"--help": help.String() + helpOut.String(), "stderr": stderr,
-		"tool results": stdout, "ledger": ledger.String()} {
-		for _, c := range canaries {
+}
+
+// revealed reports whether text shows secret in any form: as it is, once
+// JSON \u escapes are decoded (however deeply nested), percent-decoded,
+// or in base64 (standard or URL alphabet, at any alignment).
+func revealed(text, secret string) (string, bool) {
+	if strings.Contains(text, secret) {
+		return "as it is", true
+	}
+	if strings.Contains(jsonUnescaped(text), secret) {
+		return "JSON-escaped", true
+	}
+	if strings.Contains(percentDecoded(jsonUnescaped(text)), secret) {
+		return "percent-encoded", true
+	}
+	for k := 0; k < 3; k++ {
+		enc := base64.StdEncoding.EncodeToString(append(make([]byte, k), secret...))
+		core := enc[(8*k+5)/6 : (8*(k+len(secret)))/6]
+		for _, c := range []string{core, strings.NewReplacer("+", "-", "/", "_").Replace(core)} {
 			if strings.Contains(text, c) {
-				t.Errorf("%q leaked into the %s", c, place)
+				return "base64", true
 			}
 		}
 	}
-	if !strings.Contains(stderr, "level=DBG") && !strings.Contains(stderr, "DBG") {
-		t.Errorf("stderr has no debug lines:\n%s", stderr)
+	return "", false
+}
+
+// jsonUnescaped decodes every \uXXXX escape (with any number of
+// backslashes before the u) until none is left.
+func jsonUnescaped(s string) string {
+	for {
+		out := unicodeEscape.ReplaceAllStringFunc(s, func(m string) string {
+			n, _ := strconv.ParseUint(m[len(m)-4:], 16, 16)
+			return string(rune(n))
+		})
+		if out == s {
+			return s
+		}
+		s = out
 	}
 }
+
+var unicodeEscape = regexp.MustCompile(`\\+u[0-9a-fA-F]{4}`)
+
+// percentDecoded decodes every %XX, leaving other text as it is.
+func percentDecoded(s string) string {
+	return percentEscape.ReplaceAllStringFunc(s, func(m string) string {
+		n, _ := strconv.ParseUint(m[1:], 16, 8)
+		return string([]byte{byte(n)})
+	})
+}
+
+var percentEscape = regexp.MustCompile(`%[0-9a-fA-F]{2}`)
 
 func finishedStatus(s string) bool { return s == "completed" || s == "failed" }
 

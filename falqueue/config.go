@@ -31,21 +31,6 @@ func (s Secret) reveal() string                { return string(s) }
 func (s Secret) isSet() bool                   { return s != "" }
 func (s Secret) redactFrom(text string) string { return redactSecret(text, string(s)) }
 func (s Secret) redactBytes(b []byte) []byte   { return []byte(redactSecret(string(b), string(s))) }
-func redactSecret(text, secret string) string {
-	if secret == "" {
-		return text
-	}
-	text = strings.ReplaceAll(text, secret, redacted)
-	// A key is usually "<id>:<secret>"; either half alone is still sensitive.
-	if id, sec, ok := strings.Cut(secret, ":"); ok {
-		for _, part := range []string{sec, id} {
-			if len(part) >= 8 {
-				text = strings.ReplaceAll(text, part, redacted)
-			}
-		}
-	}
-	return text
-}
 
 // Config configures a Client. The zero value talks to fal's production hosts
 // without a key (public models only); KeyFromEnv and ConfigFromEnv fill it

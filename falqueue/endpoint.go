@@ -120,3 +120,32 @@ func joinURL(base *url.URL, segs ...string) *url.URL {
 	}
 	return &u
 }
+
+// Rehome returns h with its URLs on the configured queue host: each one
+// that is not (a job submitted through another queue URL, a proxy since
+// removed, before a restart) is rebuilt from the endpoint id and request
+// id, as Reattach builds them. moved says whether any was. A handle whose
+// ids do not parse is returned as it is (its foreign URLs stay refused).
+func (c *Client) Rehome(h *Handle) (_ *Handle, moved bool) {
+	if h == nil {
+		return nil, false
+	}
+	home, err := c.Reattach(h.EndpointID, h.RequestID)
+	if err != nil {
+		return h, false
+	}
+	out := *h
+	for _, f := range []struct {
+		url     *string
+		rebuilt string
+	}{{&out.StatusURL, home.StatusURL}, {&out.ResponseURL, home.ResponseURL}, {&out.CancelURL, home.CancelURL}} {
+		if u, err := url.Parse(*f.url); err == nil && u.IsAbs() && c.trusted(u) {
+			continue
+		}
+		*f.url, moved = f.rebuilt, true
+	}
+	if !moved {
+		return h, false
+	}
+	return &out, true
+}

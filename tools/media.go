@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -215,8 +214,8 @@ func eachMedia(obj map[string]any, segs []string, prefix string, fn func(field, 
 
 // clientRoots are the folders the client shares as MCP roots, when it
 // offers them: the user allowed those too. A root that is a filesystem
-// root or the user's home folder itself would open every file the user
-// has; it is ignored, with a warning.
+// root, the user's home folder or a folder containing it would open every
+// file the user has; it is ignored, with a warning (localfile.TooBroad).
 func clientRoots(ctx context.Context, log *slog.Logger) []string {
 	srv := server.ServerFromContext(ctx)
 	if srv == nil {
@@ -228,35 +227,20 @@ func clientRoots(ctx context.Context, log *slog.Logger) []string {
 	if err != nil || res == nil {
 		return nil
 	}
-	home := ""
-	if h, err := os.UserHomeDir(); err == nil {
-		home = resolved(h)
-	}
+	home, _ := os.UserHomeDir()
 	var dirs []string
 	for _, r := range res.Roots {
 		u, err := url.Parse(r.URI)
 		if err != nil || u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") {
 			continue
 		}
-		switch dir := resolved(u.Path); {
-		case filepath.Dir(dir) == dir:
-			log.Warn("ignoring the client's MCP root: it is a filesystem root, which would open every file; share a project folder instead", "root", r.URI)
-		case home != "" && dir == home:
-			log.Warn("ignoring the client's MCP root: it is the home folder itself, which would open every file of the user; share a project folder instead", "root", r.URI)
-		default:
-			dirs = append(dirs, u.Path)
+		if why := localfile.TooBroad(u.Path, home); why != "" {
+			log.Warn("ignoring the client's MCP root: "+why+", which would open every file of the user; share a project folder instead", "root", r.URI)
+			continue
 		}
+		dirs = append(dirs, u.Path)
 	}
 	return dirs
-}
-
-// resolved is p cleaned, its symlinks resolved when it exists.
-func resolved(p string) string {
-	p = filepath.Clean(filepath.FromSlash(p))
-	if real, err := filepath.EvalSymlinks(p); err == nil {
-		return real
-	}
-	return p
 }
 
 // mediaAccepted is what a media field takes, in the words of every text

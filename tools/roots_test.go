@@ -48,8 +48,9 @@ func (l *logBuffer) String() string {
 
 // TestClientRoots: with no --allow-dir, a folder the client shares as an
 // MCP root may be read when roots count (stdio), and not otherwise; a
-// root that is the filesystem root or the home folder itself (directly
-// or through a symlink) is ignored with a warning. A refused file sends
+// root that is the filesystem root, the home folder itself or a folder
+// that contains it (directly or through a symlink) is ignored with a
+// warning. A refused file sends
 // no byte to fal.
 func TestClientRoots(t *testing.T) {
 	home := t.TempDir()
@@ -59,6 +60,10 @@ func TestClientRoots(t *testing.T) {
 	inHome := writeFile(t, filepath.Join(home, "private.mp4"), "\x00\x00\x00\x18ftypisom home")
 	toRoot := filepath.Join(t.TempDir(), "everything")
 	if err := os.Symlink("/", toRoot); err != nil {
+		t.Fatal(err)
+	}
+	toHomeParent := filepath.Join(t.TempDir(), "people")
+	if err := os.Symlink(filepath.Dir(home), toHomeParent); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -76,6 +81,8 @@ func TestClientRoots(t *testing.T) {
 		{name: "filesystem root via dot-dot", clientRoots: true, roots: roots{shared + "/../../../../../../.."}, path: clip, warning: "filesystem root"},
 		{name: "symlink to the filesystem root", clientRoots: true, roots: roots{toRoot}, path: clip, warning: "filesystem root"},
 		{name: "home folder", clientRoots: true, roots: roots{home}, path: inHome, warning: "home folder"},
+		{name: "parent of the home folder", clientRoots: true, roots: roots{filepath.Dir(home)}, path: inHome, warning: "contains the home folder"},
+		{name: "symlink to the parent of the home folder", clientRoots: true, roots: roots{toHomeParent}, path: inHome, warning: "contains the home folder"},
 		{name: "home folder and a shared one", clientRoots: true, roots: roots{home, shared}, path: clip, allowed: true, warning: "home folder"},
 	}
 	for _, tt := range tests {

@@ -153,6 +153,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 	}
 	s := &toolset{opts: opts, endpoints: map[string]*endpointTool{}}
 	s.jobs = newJobStore(opts.Ledger, opts.Logger, opts.OnJobEnd)
+	s.jobs.fal = opts.Fal
 	life := opts.Context
 	if life == nil {
 		life = context.Background()

@@ -36,7 +36,8 @@ type jobStore struct {
 	mu    sync.Mutex
 	byID  map[string]*record
 	order []*record
-	led   *ledger.Ledger // nil: memory only
+	led   *ledger.Ledger   // nil: memory only
+	fal   *falqueue.Client // rehomes the handles read from the ledger; nil: as stored
 	log   *slog.Logger
 	ended func(Job) // called once when a job ends, outside the lock
 	kick  chan struct{}
@@ -87,8 +88,15 @@ func (s *jobStore) noteLedger(what string, err error) {
 	s.log.Warn("job ledger: "+what+" failed", "err", err)
 }
 
-// ledgerProblem says why job history is unavailable right now, or "".
+// ledgerProblem says why job history is unavailable right now, or "":
+// the ledger's file is gone or replaced (ledger.Health), or its last
+// operation failed.
 func (s *jobStore) ledgerProblem() string {
+	if s.led != nil {
+		if err := s.led.Health(); err != nil {
+			return err.Error()
+		}
+	}
 	s.problemMu.Lock()
 	defer s.problemMu.Unlock()
 	return s.problem
@@ -267,6 +275,16 @@ func (s *jobStore) refreshFrom(lj ledger.Job) (Job, *falqueue.Handle, bool) {
 	job := fromLedger(lj)
 	h := &falqueue.Handle{EndpointID: lj.EndpointID, RequestID: lj.RequestID,
 		StatusURL: lj.StatusURL, ResponseURL: lj.ResponseURL, CancelURL: lj.CancelURL}
+	if s.fal != nil && lj.StatusURL != "" {
+		// The queue may have moved since (another FAL_QUEUE_URL): the job
+		// is followed wherever the configured queue is now. (A job with
+		// no URLs never had fal's answer: it has nothing to follow.)
+		var moved bool
+		if h, moved = s.fal.Rehome(h); moved && !ok {
+			s.log.Info("the job's URLs are on a queue host no longer configured; following it on the configured one",
+				"request_id", lj.RequestID, "stored_status_url", lj.StatusURL, "now", h.StatusURL)
+		}
+	}
 	if !ok {
 		r = s.put(job, h, false)
 		r.logs = lj.Logs

@@ -1,12 +1,17 @@
 package faltest
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 )
 
 // Script is how the jobs of one endpoint behave.
@@ -36,11 +41,97 @@ type Script struct {
 	// default body), and the output, where it is added as "echo" and
 	// appended to every string that is not a url or content_type.
 	EchoKey bool
+	// EchoForm is the form in which EchoKey writes the key back.
+	EchoForm EchoForm
+}
+
+// EchoForm is the form in which a misbehaving app writes back the key it
+// was sent (Script.EchoKey, Fault.EchoKey).
+type EchoForm int
+
+const (
+	// EchoAsSent writes the key as it was sent.
+	EchoAsSent EchoForm = iota
+	// EchoJSONEscaped writes every character of the key as a JSON \uXXXX
+	// escape on the wire: a JSON decoder reads the key itself.
+	EchoJSONEscaped
+	// EchoPercent writes the key percent-encoded, every byte as %XX.
+	EchoPercent
+	// EchoBase64 writes the key in standard base64.
+	EchoBase64
+	// EchoEscapedText writes the key as \uXXXX escapes inside the text
+	// itself (JSON embedded in a string): decoded once more, it shows.
+	EchoEscapedText
+)
+
+// EchoForms are all the forms, for tests that try each.
+var EchoForms = []EchoForm{EchoAsSent, EchoJSONEscaped, EchoPercent, EchoBase64, EchoEscapedText}
+
+func (f EchoForm) String() string {
+	names := []string{"as sent", "JSON-escaped", "percent-encoded", "base64", "escaped text"}
+	if f < 0 || int(f) >= len(names) {
+		return fmt.Sprintf("EchoForm(%d)", int(f))
+	}
+	return names[f]
+}
+
+// echoText is the echo of an Authorization header in form f. For
+// EchoJSONEscaped the text holds the key as sent; the server escapes it
+// on the wire (Server.wireEscape).
+func (s *Server) echoText(authorization string, f EchoForm) string {
+	key, ok := strings.CutPrefix(authorization, "Key ")
+	if !ok || key == "" {
+		return " [echo: Authorization: " + authorization + "]"
+	}
+	switch f {
+	case EchoJSONEscaped:
+		s.escMu.Lock()
+		if !slices.Contains(s.wireEscaped, key) {
+			s.wireEscaped = append(s.wireEscaped, key)
+		}
+		s.escMu.Unlock()
+	case EchoPercent:
+		var b strings.Builder
+		for i := 0; i < len(key); i++ {
+			fmt.Fprintf(&b, "%%%02X", key[i])
+		}
+		key = b.String()
+	case EchoBase64:
+		key = base64.StdEncoding.EncodeToString([]byte(key))
+	case EchoEscapedText:
+		key = unicodeEscaped(key)
+	}
+	return " [echo: Authorization: Key " + key + "]"
+}
+
+// unicodeEscaped writes every character of s as a JSON \uXXXX escape.
+func unicodeEscaped(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r > 0xFFFF {
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+			continue
+		}
+		fmt.Fprintf(&b, `\u%04x`, r)
+	}
+	return b.String()
+}
+
+// wireEscape rewrites a JSON body so that every key echoed in the form
+// EchoJSONEscaped is written as \uXXXX escapes: still the same JSON.
+func (s *Server) wireEscape(body []byte) []byte {
+	s.escMu.Lock()
+	keys := s.wireEscaped
+	s.escMu.Unlock()
+	for _, k := range keys {
+		body = bytes.ReplaceAll(body, []byte(k), []byte(unicodeEscaped(k)))
+	}
+	return body
 }
 
 // echoing returns sc with the echo of EchoKey written into it.
-func (sc Script) echoing(authorization string) Script {
-	echo := " [echo: Authorization: " + authorization + "]"
+func (sc Script) echoing(echo string) Script {
 	logs := make([]string, len(sc.Logs))
 	for i, l := range sc.Logs {
 		logs[i] = l + echo
@@ -500,7 +591,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, segs []string, a
 	}
 	sc.Ahead = max(sc.Ahead, 0)
 	if sc.EchoKey {
-		sc = sc.echoing(r.Header.Get("Authorization"))
+		sc = sc.echoing(s.echoText(r.Header.Get("Authorization"), sc.EchoForm))
 	}
 	j := &job{
 		Job: Job{RequestID: newRequestID(), EndpointID: endpoint, AppID: strings.Join(segs[:appLen], "/"),
@@ -620,7 +711,7 @@ func (s *Server) stream(x *exchange, j *job) {
 		var events [][]byte
 		for ; next < len(j.history); next++ {
 			b, _ := json.Marshal(s.statusBody(j, j.history[next], logs))
-			events = append(events, b)
+			events = append(events, s.wireEscape(b))
 		}
 		done := j.now().state == completed && next == len(j.history)
 		changed := j.changed

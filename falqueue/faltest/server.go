@@ -106,6 +106,9 @@ type Server struct {
 	background        sync.WaitGroup
 	webhookHTTPClient *http.Client
 
+	escMu       sync.Mutex
+	wireEscaped []string // keys echoed as EchoJSONEscaped (wireEscape)
+
 	mu       sync.Mutex
 	closing  bool // set by Close: no more background work starts
 	scripts  map[string]Script
@@ -264,6 +267,10 @@ type Fault struct {
 	DropAfter bool
 	// Delay waits before handling (less if the client goes away).
 	Delay time.Duration
+	// EchoKey makes the Status answer's detail echo the request's
+	// Authorization header, in the form EchoForm (as Script.EchoKey).
+	EchoKey  bool
+	EchoForm EchoForm
 }
 
 // Inject adds a fault; faults of one Op apply in the order injected.
@@ -498,6 +505,9 @@ func (x *exchange) raw(status int, contentType string, body []byte, header ...st
 	for i := 0; i+1 < len(header); i += 2 {
 		x.w.Header().Set(header[i], header[i+1])
 	}
+	if contentType == "application/json" {
+		body = x.s.wireEscape(body)
+	}
 	x.w.Header().Set("Content-Type", contentType)
 	x.w.WriteHeader(status)
 	_, _ = x.w.Write(body)
@@ -554,6 +564,9 @@ func (x *exchange) faultAnswer(f *Fault) {
 		x.raw(f.Status, "text/html", []byte(page), header...)
 	default:
 		body := map[string]string{"detail": http.StatusText(f.Status)}
+		if f.EchoKey {
+			body["detail"] += x.s.echoText(x.r.Header.Get("Authorization"), f.EchoForm)
+		}
 		if t := errorTypeFor(f.Status); t != "" && f.WithRequestID {
 			body["error_type"] = t
 			header = append(header, "X-Fal-Error-Type", t)

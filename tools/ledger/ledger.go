@@ -124,7 +124,8 @@ type Ledger struct {
 	stopped chan struct{}
 	closeMu sync.RWMutex // writers hold it to send; Close to close writes
 	closed  bool
-	stmts   sync.Map // query → *sql.Stmt, the hot writes prepared once
+	stmts   sync.Map    // query → *sql.Stmt, the hot writes prepared once
+	opened  os.FileInfo // the file as Open found it: Health compares (device and inode)
 }
 
 // txExec runs a hot write's statement in tx, prepared once per ledger
@@ -258,8 +259,31 @@ func Open(ctx context.Context, dir string) (*Ledger, error) {
 		db.Close()
 		return nil, fmt.Errorf("ledger: %s cannot be used (it was left as it is): %w", path, err)
 	}
+	// The file exists now (migrate wrote to it): remember which it is.
+	if l.opened, err = os.Stat(path); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ledger: %s: %w", path, err)
+	}
 	go l.commit()
 	return l, nil
+}
+
+// Health reports whether the ledger's file is still the one Open opened:
+// one deleted or replaced while the server runs (another file at the
+// path: a different device or inode) takes the history with it, though
+// SQLite keeps writing to the file it holds open. A nil error means it
+// is.
+func (l *Ledger) Health() error {
+	fi, err := os.Stat(l.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("the job ledger %s was deleted while the server runs: jobs recorded from now on are lost when it stops (restart the server to start a new ledger)", l.path)
+	case err != nil:
+		return fmt.Errorf("the job ledger %s cannot be checked: %v", l.path, err)
+	case !os.SameFile(l.opened, fi):
+		return fmt.Errorf("the job ledger %s was replaced by another file while the server runs: this server still writes to the file it opened, which no longer has a name (restart the server to use the new one)", l.path)
+	}
+	return nil
 }
 
 // Path is the ledger's file.

@@ -233,3 +233,36 @@ func readerAtStart(f *os.File) (io.Reader, error) {
 	}
 	return f, nil
 }
+
+// TooBroad says why dir is too broad a folder to share, or "" when it is
+// not: the filesystem root, the home folder itself, or a folder that
+// contains the home folder (its parent, /home, /Users) would open every
+// file the user has (keys, tokens, mail). home is the user's home folder
+// ("" when unknown). Both are resolved (symlinks followed) first, so a
+// link to / or to /home is seen for what it is.
+func TooBroad(dir, home string) string {
+	dir = resolvedPath(dir)
+	switch {
+	case filepath.Dir(dir) == dir:
+		return "it is a filesystem root"
+	case home == "":
+		return ""
+	}
+	home = resolvedPath(home)
+	switch {
+	case dir == home:
+		return "it is the home folder itself"
+	case within([]string{dir}, home):
+		return "it contains the home folder (" + home + ")"
+	}
+	return ""
+}
+
+// resolvedPath is p cleaned, its symlinks resolved when it exists.
+func resolvedPath(p string) string {
+	p = filepath.Clean(filepath.FromSlash(p))
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		return real
+	}
+	return p
+}
