@@ -289,7 +289,7 @@ Endpoint tools:
 	} else {
 		b.WriteString("This server runs read-only: it submits nothing and spends nothing; it reports on jobs already submitted.\n")
 	}
-	b.WriteString("Statuses: queued, running, completed, failed, cancelled, unknown (see status below).\n")
+	b.WriteString("Statuses: queued, running, completed, failed, cancelled, unknown, estimate (see status below).\n")
 	b.WriteString("The endpoint and job tools return a job (structured content) with: " + jobFields() + ".\n")
 	var jobs []string
 	for _, name := range []string{"job_status", "job_result", "job_cancel", "job_list", "upload_file"} {
