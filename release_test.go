@@ -125,8 +125,10 @@ func TestServerJSONGenerated(t *testing.T) {
 	// The validation sees what it must: a package without the key, a
 	// name out of the registry's pattern, a bad sum.
 	for name, spoil := range map[string]func(string) string{
-		"no key":   func(s string) string { return strings.ReplaceAll(s, `"FAL_KEY"`, `"FAL_KEYS"`) },
-		"bad name": func(s string) string { return strings.Replace(s, `"io.github.fal-video-mcp/fal-video-mcp"`, `"no slash"`, 1) },
+		"no key": func(s string) string { return strings.ReplaceAll(s, `"FAL_KEY"`, `"FAL_KEYS"`) },
+		"bad name": func(s string) string {
+			return strings.Replace(s, `"io.github.fal-video-mcp/fal-video-mcp"`, `"no slash"`, 1)
+		},
 		"bad sum": func(s string) string {
 			return strings.Replace(s, `"registryType": "mcpb"`, `"registryType": "mcpb", "fileSha256": "XYZ"`, 1)
 		},
