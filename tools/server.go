@@ -152,7 +152,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		s.opts.Files = opts.Files
 	}
 	s.spend = newSpending(opts)
-	s.uploads = &uploads{policy: opts.Files, roots: opts.ClientRoots, log: opts.Logger, fal: opts.Fal, led: opts.Ledger, done: map[uploadKey]uploaded{}}
+	s.uploads = &uploads{policy: opts.Files, roots: opts.ClientRoots, log: opts.Logger, fal: opts.Fal, led: opts.Ledger, dryRun: opts.MediaOrigins, done: map[uploadKey]uploaded{}}
 	all, err := s.allTools()
 	if err != nil {
 		return nil, err
