@@ -6,6 +6,7 @@ import (
 	"io"
 	"regexp"
 	"runtime/debug"
+	"strings"
 
 	"github.com/fal-video-mcp/fal-video-mcp/tools"
 )
@@ -29,10 +30,13 @@ func versionLine() string {
 	if len(c) > 12 {
 		c = c[:12]
 	}
-	if c == "" {
-		return fmt.Sprintf("%s %s", tools.Name, versionString())
+	v := versionString()
+	// A version that already names the commit (a Go pseudo-version, a git
+	// describe) is not followed by it again.
+	if c == "" || len(c) >= 7 && strings.Contains(v, c[:7]) {
+		return fmt.Sprintf("%s %s", tools.Name, v)
 	}
-	return fmt.Sprintf("%s %s (commit %s)", tools.Name, versionString(), c)
+	return fmt.Sprintf("%s %s (commit %s)", tools.Name, v, c)
 }
 
 // runSubcommand runs the subcommands that are not the server: config and

@@ -119,8 +119,8 @@ func keyChecks(ctx context.Context, cfg config, getenv func(string) string, onli
 		set.detail = "none, and none needed: --dry-run serves from the offline emulator"
 	case key == "":
 		set.status, set.detail = checkFail, "not set"
-		set.fix = "put FAL_KEY (from https://fal.ai/dashboard/keys) in the env of the server's entry in your client, or run `" +
-			tools.Name + " config CLIENT --include-key`"
+		set.fix = "run " + keyFixCommand("claude-desktop") + " (or claude-code, vscode, cursor in place of claude-desktop; " +
+			"add your server flags), with your key from https://fal.ai/dashboard/keys in place of your-key; or put FAL_KEY in the env of the server's entry in your client"
 	case strings.TrimSpace(getenv(falqueue.EnvKey)) != "":
 		set.detail = "set (" + falqueue.EnvKey + ")"
 	default:
@@ -410,9 +410,27 @@ func entryCheck(cl mcpClient, name string, e serverEntry) check {
 	}
 	if e.Env[falqueue.EnvKey] == "" && e.Env[falqueue.EnvKeyID] == "" {
 		c.status, c.detail = checkWarn, fmt.Sprintf("runs %s, with no %s in its env", e.Command, falqueue.EnvKey)
-		c.fix = "add FAL_KEY to its \"env\", or rewrite it with `" + tools.Name + " config " + cl.name + " --write --include-key`"
+		c.fix = "add FAL_KEY to its \"env\", or rewrite it with " + keyFixCommand(cl.name) + " (add your server flags), with your key from https://fal.ai/dashboard/keys in place of your-key"
 		return c
 	}
 	c.status, c.detail, c.fix = checkOK, "runs "+e.Command+", which exists", ""
 	return c
+}
+
+// keyFixCommand is the command that writes the client's entry with a
+// key, as one line that works from the shell doctor runs in: the key is
+// set on the line itself (config --include-key copies FAL_KEY from the
+// environment, which is what doctor found empty), and the program is
+// named by its absolute path (it may not be on the PATH).
+func keyFixCommand(client string) string {
+	self := tools.Name
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			self = exe
+		}
+	}
+	if runtime.GOOS == "windows" {
+		return "`$env:FAL_KEY='your-key'; & " + powershellQuote(self) + " config " + client + " --write --include-key`"
+	}
+	return "`FAL_KEY=your-key " + shellQuote(self) + " config " + client + " --write --include-key`"
 }

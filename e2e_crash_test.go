@@ -59,7 +59,7 @@ func TestKilledMidSubmit(t *testing.T) {
 	// A last process: it adopts what its predecessors left and follows it.
 	last := startProcess(t, emu, dir)
 	ctx := ctxE2E(t)
-	res, _, err := callTool(ctx, last.client, "job_list", map[string]any{"limit": 1000}, nil)
+	res, _, err := callTool(ctx, last.client, "job_list", map[string]any{"limit": 1000, "detail": true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -51,6 +52,45 @@ func TestMakeInstall(t *testing.T) {
 		if err != nil || fi.Mode()&0o111 == 0 {
 			t.Errorf("no executable at %s: %v", want, err)
 		}
+		// One version everywhere: the VERSION file's, and the commit once.
+		v, err := exec.Command(want, "--version").Output()
+		if m := regexp.MustCompile(`^fal-video-mcp (\S+) \(commit [0-9a-f]{12}\)\n$`).FindStringSubmatch(string(v)); err != nil || m == nil || m[1] != fileVersion(t) {
+			t.Errorf("the installed binary's --version = %q (%v), want version %s (the VERSION file) and the commit", v, err, fileVersion(t))
+		}
+	}
+}
+
+// TestMakeTestRaceFallback: make test runs with -race when cgo has a C
+// compiler, and otherwise says it runs the tests without -race, why, and
+// how to get a compiler — rather than failing with "-race requires cgo".
+func TestMakeTestRaceFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  []string
+	}{
+		{"no compiler", []string{"CC=/nonexistent/cc"}},
+		{"cgo off", []string{"CGO_ENABLED=0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := makeCmd(t, tc.env, "test-flags").CombinedOutput()
+			if err != nil {
+				t.Fatalf("make test-flags: %v\n%s", err, out)
+			}
+			for _, want := range []string{"without -race", "C compiler", "apt install gcc"} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("make test without a compiler does not say %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+	if cc, _ := exec.Command("go", "env", "CC").Output(); len(cc) > 0 {
+		if _, err := exec.LookPath(strings.TrimSpace(string(cc))); err != nil {
+			return
+		}
+	}
+	out, err := makeCmd(t, nil, "test-flags").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "with -race") || strings.Contains(string(out), "without") {
+		t.Errorf("make test with a compiler: %v\n%s", err, out)
 	}
 }
 

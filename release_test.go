@@ -98,6 +98,47 @@ func TestServerJSONInStep(t *testing.T) {
 	}
 }
 
+// TestServerJSONGenerated: the committed server.json is the generator's
+// (mcpb.ServerJSON) at the VERSION file's version — the one a release
+// publishes is the same with its bundles' sums — and validates against
+// the MCP Registry's schema, vendored in testdata/registry, with the fal
+// key declared as a required secret.
+func TestServerJSONGenerated(t *testing.T) {
+	committed, err := os.ReadFile("server.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := mcpb.ServerJSON(committed, fileVersion(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(committed, want) {
+		t.Errorf("server.json is not the generator's: run go run ./mcpb/build -committed")
+	}
+	schema, err := os.ReadFile(filepath.Join("testdata", "registry", "server.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mcpb.ValidateServerJSON(committed, schema, false); err != nil {
+		t.Error(err)
+	}
+	// The validation sees what it must: a package without the key, a
+	// name out of the registry's pattern, a bad sum.
+	for name, spoil := range map[string]func(string) string{
+		"no key": func(s string) string { return strings.ReplaceAll(s, `"FAL_KEY"`, `"FAL_KEYS"`) },
+		"bad name": func(s string) string {
+			return strings.Replace(s, `"io.github.fal-video-mcp/fal-video-mcp"`, `"no slash"`, 1)
+		},
+		"bad sum": func(s string) string {
+			return strings.Replace(s, `"registryType": "mcpb"`, `"registryType": "mcpb", "fileSha256": "XYZ"`, 1)
+		},
+	} {
+		if err := mcpb.ValidateServerJSON([]byte(spoil(string(committed))), schema, false); err == nil {
+			t.Errorf("%s: a spoilt server.json validates", name)
+		}
+	}
+}
+
 // TestDist checks what `make dist` built (it runs this test): an archive
 // per platform with README, LICENSE and a binary for that platform, the
 // checksums of them all, and the linux/amd64 binary showing its version

@@ -166,7 +166,7 @@ func distVersion(t *testing.T) string {
 	var meta struct{ Version string }
 	b, err := os.ReadFile(filepath.Join(distDir, "metadata.json"))
 	if err != nil || json.Unmarshal(b, &meta) != nil {
-		t.Skip("no release build: run make dist and make mcpb")
+		t.Skip("no release build: run make dist")
 	}
 	return meta.Version
 }
@@ -251,13 +251,14 @@ func mapsKeys[V any](m map[string]V) func(func(string) bool) {
 	}
 }
 
-// TestBundleServerJSON: the registry entry `make mcpb` wrote names this
-// build's bundles with their SHA-256.
+// TestBundleServerJSON: the registry entry of a release build names this
+// build's bundles with their SHA-256 and validates against the MCP
+// Registry's schema.
 func TestBundleServerJSON(t *testing.T) {
 	version := distVersion(t)
 	b, err := os.ReadFile(filepath.Join(distDir, "server.json"))
 	if err != nil {
-		t.Skip("no dist/server.json: run make mcpb")
+		t.Skip("no dist/server.json: run make dist")
 	}
 	var doc struct {
 		Version  string
@@ -269,6 +270,25 @@ func TestBundleServerJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
+	}
+	schema, err := os.ReadFile(filepath.Join("..", "testdata", "registry", "server.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ValidateServerJSON(b, schema, true); err != nil {
+		t.Error(err)
+	}
+	// GoReleaser knows it as a release file (its signs step made it),
+	// beside the archives and checksums it uploads.
+	var artifacts []struct{ Name, Path, Type string }
+	if a, err := os.ReadFile(filepath.Join(distDir, "artifacts.json")); err == nil && json.Unmarshal(a, &artifacts) == nil {
+		found := false
+		for _, a := range artifacts {
+			found = found || a.Name == "server.json" && a.Type == "Signature"
+		}
+		if !found {
+			t.Errorf("dist/artifacts.json does not list server.json as a release file: %+v", artifacts)
+		}
 	}
 	if doc.Version != version || len(doc.Packages) != len(Targets) {
 		t.Fatalf("version %q with %d packages, want %q and %d", doc.Version, len(doc.Packages), version, len(Targets))

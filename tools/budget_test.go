@@ -15,11 +15,24 @@ import (
 
 // The tools/list budget, in bytes of compact JSON as a plain client (one
 // that does not declare the MCP Apps extension) receives it: a byte proxy
-// of the tokens an agent pays before it calls anything (about 4.3 bytes a
-// token for this JSON).
+// of the tokens an agent pays before it calls anything (about
+// bytesPerToken bytes a token for this JSON). It is per tool, and the
+// whole listing's cap is the sum of its tools' budgets: adding an endpoint
+// never breaks it, while bloat in any tool still does.
 const (
-	maxBytesPerEndpointTool = 2900  // on average over the endpoint tools
-	maxListBytes            = 34000 // the whole tools/list result
+	bytesPerToken = 4.3
+	// maxBytesPerEndpointTool and maxTokensPerEndpointTool: the endpoint
+	// tools on average (one endpoint's input is far larger than another's).
+	maxBytesPerEndpointTool  = 2900
+	maxTokensPerEndpointTool = 675
+	// maxEndpointToolOverhead: what the server adds to each endpoint tool
+	// beyond its endpoint's own input fields — the description, the
+	// job-shaping arguments, the output schema, the annotations.
+	maxEndpointToolOverhead = 1600
+	// maxBytesPerOtherTool: each job tool, upload_file and probe_media.
+	maxBytesPerOtherTool = 1500
+	// listEnvelope: the tools/list result around its tools.
+	listEnvelope = 200
 )
 
 // TestToolsListBudget: tools/list stays within the budget, and every
@@ -37,26 +50,50 @@ func TestToolsListBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	byName := map[string]mcp.Tool{}
-	var endpointBytes int
+	var endpointBytes, endpoints, others int
 	for _, tool := range res.Tools {
 		byName[tool.Name] = tool
 		b, err := json.Marshal(tool)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if isEndpointTool(tool.Name) {
-			endpointBytes += len(b)
+		t.Logf("%-28s %5d bytes ≈ %4.0f tokens", tool.Name, len(b), float64(len(b))/bytesPerToken)
+		if !isEndpointTool(tool.Name) {
+			others++
+			if len(b) > maxBytesPerOtherTool {
+				t.Errorf("%s takes %d bytes in tools/list; the budget is %d", tool.Name, len(b), maxBytesPerOtherTool)
+			}
+			continue
 		}
-		t.Logf("%-28s %5d bytes ≈ %4.0f tokens", tool.Name, len(b), float64(len(b))/4.3)
+		endpoints++
+		endpointBytes += len(b)
+		row, _ := schemas.Lookup(tool.Name)
+		own, err := schemas.InputSchema(row.Input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		over := len(b) - len(own)
+		t.Logf("%-28s %5d bytes beyond its input fields", tool.Name, over)
+		if over > maxEndpointToolOverhead {
+			t.Errorf("%s adds %d bytes to its endpoint's %d bytes of input fields; the budget is %d", tool.Name, over, len(own), maxEndpointToolOverhead)
+		}
 	}
-	perEndpoint := endpointBytes / len(schemas.Catalog)
-	t.Logf("tools/list: %d bytes (≈ %.0f tokens) for %d tools; %d bytes (≈ %.0f tokens) per endpoint tool on average",
-		len(whole), float64(len(whole))/4.3, len(res.Tools), perEndpoint, float64(perEndpoint)/4.3)
+	if endpoints != len(schemas.Catalog) {
+		t.Fatalf("%d endpoint tools listed, the catalog has %d", endpoints, len(schemas.Catalog))
+	}
+	perEndpoint := endpointBytes / endpoints
+	tokens := float64(perEndpoint) / bytesPerToken
+	total := endpoints*maxBytesPerEndpointTool + others*maxBytesPerOtherTool + listEnvelope
+	t.Logf("tools/list: %d bytes (≈ %.0f tokens) for %d tools, budget %d; %d bytes (≈ %.0f tokens) per endpoint tool on average",
+		len(whole), float64(len(whole))/bytesPerToken, len(res.Tools), total, perEndpoint, tokens)
 	if perEndpoint > maxBytesPerEndpointTool {
 		t.Errorf("endpoint tools take %d bytes each on average in tools/list; the budget is %d", perEndpoint, maxBytesPerEndpointTool)
 	}
-	if len(whole) > maxListBytes {
-		t.Errorf("tools/list takes %d bytes; the budget is %d", len(whole), maxListBytes)
+	if tokens > maxTokensPerEndpointTool {
+		t.Errorf("endpoint tools take ≈ %.0f tokens each on average in tools/list; the budget is %d", tokens, maxTokensPerEndpointTool)
+	}
+	if len(whole) > total {
+		t.Errorf("tools/list takes %d bytes; the budget for %d endpoint and %d other tools is %d", len(whole), endpoints, others, total)
 	}
 
 	for _, row := range schemas.Catalog {

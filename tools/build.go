@@ -31,13 +31,15 @@ type property struct {
 }
 
 // endpointProperties are the properties every endpoint tool adds beside
-// its endpoint's input fields (one line each); the endpoint handler takes
-// them out of the arguments before decoding the input.
+// its endpoint's input fields, each described in a few words (many hosts
+// never show the model the server's instructions, which say more); the
+// endpoint handler takes them out of the arguments before decoding the
+// input.
 func (s *toolset) endpointProperties() []property {
 	return []property{
 		s.waitSeconds(DefaultWait, "Seconds to wait for the job to end (0: return at once)."),
-		{estimateOnlyProperty, map[string]any{"type": "boolean"}}, // off unless true; the instructions say what these do
-		{forceNewProperty, map[string]any{"type": "boolean"}},
+		{estimateOnlyProperty, map[string]any{"type": "boolean", "description": "true: estimate the cost only; submit nothing."}},
+		{forceNewProperty, map[string]any{"type": "boolean", "description": "true: submit even if an identical recent job exists."}},
 	}
 }
 

@@ -34,6 +34,7 @@ type (
 		Status     string `json:"status,omitempty" jsonschema:"enum=queued,enum=running,enum=completed,enum=failed,enum=cancelled,enum=unknown" jsonschema_description:"Only jobs with this status."`
 		EndpointID string `json:"endpoint_id,omitempty" jsonschema_description:"Only jobs of this fal endpoint."`
 		Limit      int    `json:"limit,omitempty" jsonschema:"minimum=1,maximum=1000,default=20" jsonschema_description:"At most this many jobs, newest first."`
+		Detail     bool   `json:"detail,omitempty" jsonschema_description:"true: whole jobs (logs, result, files); else one short line each."`
 	}
 )
 
@@ -55,7 +56,7 @@ func (s *toolset) jobTools() ([]server.ServerTool, error) {
 		{name: "job_cancel", title: "Cancel job", destructive: true, input: reflect.TypeFor[jobRef](), output: one, handle: s.jobCancel,
 			description: "Asks fal to cancel a job: a queued job is removed; a running one is asked to stop (it may still finish). Returns the job as it then stands."},
 		{name: "job_list", title: "List jobs", readOnly: true, input: reflect.TypeFor[jobListArgs](), output: list, handle: s.jobList,
-			description: "Lists the jobs this server knows, newest first, optionally only those with one status or of one endpoint."},
+			description: "Lists the jobs this server knows, newest first, one short line each, optionally only those with one status or of one endpoint."},
 	}
 	var out []server.ServerTool
 	for _, spec := range specs {
@@ -243,10 +244,33 @@ func (s *toolset) jobCancel(ctx context.Context, req mcp.CallToolRequest, raw js
 		return mcp.NewToolResultError(fmt.Sprintf("job_cancel: fal does not know request %s on %s", job.RequestID, job.EndpointID))
 	}
 	job = s.await(ctx, mcp.CallToolRequest{}, job.RequestID, min(cancelSettle, s.opts.MaxWait))
+	if job.Status == StatusCancelled {
+		return s.cancelled(job)
+	}
 	if !ledger.Settled(job.Status) {
 		job.Next = "fal asked the model to stop; a running job may still finish: check with job_status"
 	}
 	return s.result(job, false)
+}
+
+// cancelled answers a cancel that worked, in plain words: fal's own
+// answer to a cancel ("Request cancelled by the client") is its record of
+// the cancel, not a failure, so it is not passed on as an error.
+func (s *toolset) cancelled(job Job) *mcp.CallToolResult {
+	job.Error, job.Next = "", ""
+	res := s.result(job, false)
+	plain := fmt.Sprintf("Cancelled: job %s (%s on %s) was cancelled; fal will not run it any further and it has no output.",
+		job.RequestID, job.Tool, job.EndpointID)
+	if job.DryRun {
+		plain += " (dry run: fal's emulator, nothing billed)"
+	}
+	summary := job.summary()
+	for i, c := range res.Content {
+		if tc, ok := c.(mcp.TextContent); ok && tc.Text == summary {
+			res.Content[i] = mcp.NewTextContent(plain)
+		}
+	}
+	return res
 }
 
 func (s *toolset) jobList(ctx context.Context, _ mcp.CallToolRequest, raw json.RawMessage) *mcp.CallToolResult {
@@ -273,5 +297,49 @@ func (s *toolset) jobList(ctx context.Context, _ mcp.CallToolRequest, raw json.R
 	}
 	spend, line := s.listSpend(ctx, jobs)
 	text += "\n" + line
-	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, StructuredContent: map[string]any{"jobs": jobs, "spend": spend}}
+	var listed any = jobs
+	if !args.Detail {
+		lines := make([]jobLine, len(jobs))
+		for i, j := range jobs {
+			lines[i] = lineOf(j)
+		}
+		listed = lines
+		if len(jobs) > 0 {
+			text += "\nOne line per job: job_list with detail: true, or job_status/job_result with a request_id, gives logs, results and files."
+		}
+	}
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, StructuredContent: map[string]any{"jobs": listed, "spend": spend}}
+}
+
+// jobLine is a job as job_list lists it by default: what tells the jobs
+// apart and where each stands — the Job's own field names, without its
+// logs, input, result or files (a listing of 20 whole jobs ran to tens of
+// kilobytes an agent pays for in tokens).
+type jobLine struct {
+	RequestID        string   `json:"request_id"`
+	EndpointID       string   `json:"endpoint_id"`
+	Tool             string   `json:"tool"`
+	Status           string   `json:"status"`
+	SubmittedAt      string   `json:"submitted_at"`
+	CompletedAt      string   `json:"completed_at,omitempty"`
+	Error            string   `json:"error,omitempty"`
+	DryRun           bool     `json:"dry_run,omitempty"`
+	EstimatedCostUSD *float64 `json:"estimated_cost_usd"`
+}
+
+// lineErrorRunes is how much of fal's error a job line keeps.
+const lineErrorRunes = 60
+
+func lineOf(j Job) jobLine {
+	l := jobLine{RequestID: j.RequestID, EndpointID: j.EndpointID, Tool: j.Tool, Status: j.Status,
+		SubmittedAt: j.SubmittedAt.UTC().Format(time.RFC3339), DryRun: j.DryRun, EstimatedCostUSD: j.EstimatedCostUSD}
+	if j.CompletedAt != nil {
+		l.CompletedAt = j.CompletedAt.UTC().Format(time.RFC3339)
+	}
+	if r := []rune(j.Error); len(r) > lineErrorRunes {
+		l.Error = string(r[:lineErrorRunes-1]) + "…"
+	} else {
+		l.Error = j.Error
+	}
+	return l
 }

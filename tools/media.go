@@ -31,6 +31,9 @@ type uploads struct {
 	log    *slog.Logger
 	fal    *falqueue.Client
 	led    *ledger.Ledger
+	// dryRun are this process's dry-run emulator origins: a URL of another
+	// (dead) emulator is refused for what it is (dryrunurl.go).
+	dryRun []string
 	mu     sync.Mutex
 	done   map[uploadKey]uploaded
 }
@@ -150,6 +153,8 @@ func (u *uploads) resolveMedia(ctx context.Context, args map[string]any, paths [
 		eachMedia(args, strings.Split(p, "."), "", func(field, s string, _ func(string)) {
 			if _, problem := classifyMedia(s); problem != "" {
 				problems = append(problems, fmt.Sprintf("%s: got %s — %s; allowed: %s", field, display(s), problem, mediaAccepted))
+			} else if deadDryRunOutput(s, u.dryRun) {
+				problems = append(problems, fmt.Sprintf("%s: got %s — %s", field, display(s), deadDryRunMessage))
 			}
 		})
 	}

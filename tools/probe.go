@@ -58,6 +58,9 @@ func (s *toolset) probe(ctx context.Context, prober *mediaprobe.Prober, src stri
 	var info mediaprobe.Info
 	var err error
 	lower := strings.ToLower(src)
+	if deadDryRunOutput(src, s.uploads.dryRun) {
+		return mcp.NewToolResultError("probe_media: source: " + src + ": " + deadDryRunMessage)
+	}
 	switch {
 	case localfile.IsLocal(src):
 		f, err := s.uploads.open(ctx, src)

@@ -164,7 +164,7 @@ func NewServer(opts Options) (*server.MCPServer, error) {
 		s.opts.Files = opts.Files
 	}
 	s.spend = newSpending(opts)
-	s.uploads = &uploads{policy: opts.Files, roots: opts.ClientRoots, log: opts.Logger, fal: opts.Fal, led: opts.Ledger, done: map[uploadKey]uploaded{}}
+	s.uploads = &uploads{policy: opts.Files, roots: opts.ClientRoots, log: opts.Logger, fal: opts.Fal, led: opts.Ledger, dryRun: opts.MediaOrigins, done: map[uploadKey]uploaded{}}
 	all, err := s.allTools()
 	if err != nil {
 		return nil, err
@@ -301,7 +301,7 @@ Endpoint tools:
 	} else {
 		b.WriteString("This server runs read-only: it submits nothing and spends nothing; it reports on jobs already submitted.\n")
 	}
-	b.WriteString("Statuses: queued, running, completed, failed, cancelled, unknown (see status below).\n")
+	b.WriteString("Statuses: queued, running, completed, failed, cancelled, unknown, estimate (see status below).\n")
 	b.WriteString("The endpoint and job tools return a job (structured content) with: " + jobFields() + ".\n")
 	var jobs []string
 	for _, name := range []string{"job_status", "job_result", "job_cancel", "job_list", "upload_file"} {

@@ -112,7 +112,7 @@ func TestSoakUnderFaults(t *testing.T) {
 		}
 	}
 
-	res := h.call(t, callCtx, "job_list", map[string]any{"limit": 1000})
+	res := h.call(t, callCtx, "job_list", map[string]any{"limit": 1000, "detail": true})
 	var list struct {
 		Jobs []tools.Job `json:"jobs"`
 	}

@@ -1,9 +1,12 @@
 // Command build makes the MCP Bundles from a GoReleaser dist folder
-// (`make mcpb` runs it after `make dist`): for each release binary it
-// stages manifest.json, the binary, README.md and LICENSE, validates the
-// manifest and packs the bundle with the mcpb CLI, and then writes
-// dist/server.json — the repository's server.json for this version, with
-// each bundle's SHA-256.
+// (GoReleaser runs it as a step of every release and snapshot, see
+// .goreleaser.yaml): for each release binary it stages manifest.json, the
+// binary, README.md and LICENSE, validates the manifest and packs the
+// bundle with the mcpb CLI, and then writes dist/server.json — the
+// repository's server.json for this version, with each bundle's SHA-256 —
+// and validates it against the MCP Registry's schema
+// (testdata/registry/server.schema.json). With -committed it only
+// regenerates the committed server.json.
 package main
 
 import (
@@ -19,17 +22,56 @@ import (
 	"strings"
 
 	"github.com/fal-video-mcp/fal-video-mcp/mcpb"
+	"github.com/fal-video-mcp/fal-video-mcp/tools"
 )
 
 func main() {
 	dist := flag.String("dist", "dist", "GoReleaser's dist folder")
 	cli := flag.String("mcpb", ".tools/node_modules/.bin/mcpb", "the mcpb CLI")
 	serverJSON := flag.String("server-json", "server.json", "the repository's MCP Registry entry")
+	schema := flag.String("schema", filepath.Join("testdata", "registry", "server.schema.json"), "the MCP Registry's server.json schema")
+	version := flag.String("version", "", "the build's version (default: dist/metadata.json's)")
+	committed := flag.Bool("committed", false, "only rewrite the committed server.json at the VERSION file's version, and check it")
 	flag.Parse()
-	if err := build(*dist, *cli, *serverJSON); err != nil {
+	var err error
+	if *committed {
+		err = rewriteCommitted(*serverJSON, *schema)
+	} else {
+		err = build(*dist, *cli, *serverJSON, *schema, *version)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "mcpb build:", err)
 		os.Exit(1)
 	}
+}
+
+// rewriteCommitted regenerates the committed server.json for the VERSION
+// file's version (no bundle sums: none is built yet) and validates it.
+func rewriteCommitted(serverJSON, schema string) error {
+	v, err := os.ReadFile("VERSION")
+	if err != nil {
+		return err
+	}
+	if err := writeServerJSON(serverJSON, serverJSON, strings.TrimSpace(string(v)), nil); err != nil {
+		return err
+	}
+	return validate(serverJSON, schema, false)
+}
+
+// validate checks a server.json file against the registry's schema.
+func validate(path, schema string, release bool) error {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s, err := os.ReadFile(schema)
+	if err != nil {
+		return err
+	}
+	if err := mcpb.ValidateServerJSON(doc, s, release); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 // artifact is an entry of GoReleaser's dist/artifacts.json.
@@ -41,16 +83,38 @@ type artifact struct {
 	Type   string `json:"type"`
 }
 
-func build(dist, cli, serverJSON string) error {
-	var meta struct {
-		Version string `json:"version"`
+// binaryOf finds the target's release binary: from dist/artifacts.json
+// after a GoReleaser run, or — while GoReleaser still runs (its signs
+// step runs this command, before it writes artifacts.json) — in the
+// build folder it made for the target (fal-video-mcp_<os>_<arch>_<level>).
+func binaryOf(dist string, artifacts []artifact, t mcpb.Target) (string, error) {
+	for _, a := range artifacts {
+		if a.Type == "Binary" && a.GOOS == t.GOOS && a.GOARCH == t.GOARCH {
+			return a.Path, nil
+		}
 	}
-	if err := readJSON(filepath.Join(dist, "metadata.json"), &meta); err != nil {
-		return fmt.Errorf("%w (run make dist first)", err)
+	found, _ := filepath.Glob(filepath.Join(dist, fmt.Sprintf("%s_%s_%s*", tools.Name, t.GOOS, t.GOARCH), t.Binary()))
+	if len(found) != 1 {
+		return "", fmt.Errorf("no single %s/%s binary in %s (found %v)", t.GOOS, t.GOARCH, dist, found)
+	}
+	return found[0], nil
+}
+
+func build(dist, cli, serverJSON, schema, version string) error {
+	if version == "" {
+		var meta struct {
+			Version string `json:"version"`
+		}
+		if err := readJSON(filepath.Join(dist, "metadata.json"), &meta); err != nil {
+			return fmt.Errorf("%w (run make dist first, or pass -version)", err)
+		}
+		version = meta.Version
 	}
 	var artifacts []artifact
-	if err := readJSON(filepath.Join(dist, "artifacts.json"), &artifacts); err != nil {
-		return err
+	if _, err := os.Stat(filepath.Join(dist, "artifacts.json")); err == nil {
+		if err := readJSON(filepath.Join(dist, "artifacts.json"), &artifacts); err != nil {
+			return err
+		}
 	}
 	list, err := mcpb.ServerTools()
 	if err != nil {
@@ -58,14 +122,9 @@ func build(dist, cli, serverJSON string) error {
 	}
 	sums := map[string]string{}
 	for _, t := range mcpb.Targets {
-		bin := ""
-		for _, a := range artifacts {
-			if a.Type == "Binary" && a.GOOS == t.GOOS && a.GOARCH == t.GOARCH {
-				bin = a.Path
-			}
-		}
-		if bin == "" {
-			return fmt.Errorf("no %s/%s binary in %s/artifacts.json", t.GOOS, t.GOARCH, dist)
+		bin, err := binaryOf(dist, artifacts, t)
+		if err != nil {
+			return err
 		}
 		if err := checkBinary(bin, t); err != nil {
 			return err
@@ -74,7 +133,7 @@ func build(dist, cli, serverJSON string) error {
 		if err := os.RemoveAll(stage); err != nil {
 			return err
 		}
-		manifest, err := mcpb.Manifest(meta.Version, t, list)
+		manifest, err := mcpb.Manifest(version, t, list)
 		if err != nil {
 			return err
 		}
@@ -86,7 +145,7 @@ func build(dist, cli, serverJSON string) error {
 				return err
 			}
 		}
-		out := filepath.Join(dist, mcpb.BundleName(meta.Version, t))
+		out := filepath.Join(dist, mcpb.BundleName(version, t))
 		if err := run(cli, "validate", filepath.Join(stage, "manifest.json")); err != nil {
 			return err
 		}
@@ -96,45 +155,29 @@ func build(dist, cli, serverJSON string) error {
 		if sums[filepath.Base(out)], err = sha256File(out); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stdout, "%s  %s\n", sums[filepath.Base(out)], out) // a build tool's report (make mcpb), not the server
+		// A build tool's report (on stderr: GoReleaser runs this as a step).
+		fmt.Fprintf(os.Stderr, "%s  %s\n", sums[filepath.Base(out)], out)
 	}
-	return writeServerJSON(serverJSON, filepath.Join(dist, "server.json"), meta.Version, sums)
+	out := filepath.Join(dist, "server.json")
+	if err := writeServerJSON(serverJSON, out, version, sums); err != nil {
+		return err
+	}
+	return validate(out, schema, true)
 }
 
-// writeServerJSON writes the registry entry of this build: the
-// repository's, moved to version, with each bundle's SHA-256.
+// writeServerJSON writes the registry entry of this build (see
+// mcpb.ServerJSON): the committed one at version, with each bundle's
+// SHA-256.
 func writeServerJSON(from, to, version string, sums map[string]string) error {
-	var doc map[string]any
-	if err := readJSON(from, &doc); err != nil {
-		return err
-	}
-	old, _ := doc["version"].(string)
-	b, err := json.Marshal(doc)
+	committed, err := os.ReadFile(from)
 	if err != nil {
 		return err
 	}
-	// The version, release URLs (…/vX.Y.Z/) and file names (…_X.Y.Z_…) of
-	// the committed version now name this build's.
-	b = []byte(strings.NewReplacer(`"`+old+`"`, `"`+version+`"`, "/v"+old+"/", "/v"+version+"/",
-		"_"+old+"_", "_"+version+"_").Replace(string(b)))
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return err
-	}
-	pkgs, _ := doc["packages"].([]any)
-	for _, p := range pkgs {
-		pkg, _ := p.(map[string]any)
-		id, _ := pkg["identifier"].(string)
-		sum, ok := sums[id[strings.LastIndex(id, "/")+1:]]
-		if !ok {
-			return fmt.Errorf("%s: no bundle was built for package %s", from, id)
-		}
-		pkg["fileSha256"] = sum
-	}
-	out, err := json.MarshalIndent(doc, "", "  ")
+	out, err := mcpb.ServerJSON(committed, version, sums)
 	if err != nil {
 		return err
 	}
-	return writeFile(to, append(out, '\n'), 0o644)
+	return writeFile(to, out, 0o644)
 }
 
 // checkBinary makes sure the file is an executable for the target.
